@@ -1,0 +1,31 @@
+"""Domain errors. Each message says what is wrong and what to do; the CLI and UI show it as is."""
+
+
+class QAError(Exception):
+    """Base of every error a user can fix; `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class BadInputError(QAError):
+    """A file, folder, question or setting that cannot be used."""
+
+    exit_code = 2
+
+
+class IndexMissingError(QAError):
+    """No index where one was expected."""
+
+    exit_code = 3
+
+
+class IndexCorruptError(QAError):
+    """An index that exists but cannot be trusted (damaged files, wrong model, old format)."""
+
+    exit_code = 4
+
+
+class ModelUnavailableError(QAError):
+    """The embedding model cannot be loaded or prepared."""
+
+    exit_code = 5

@@ -1,0 +1,105 @@
+"""Settings: one frozen object, read from QA_* environment variables and CLI flags, passed explicitly.
+
+Every threshold and weight lives here with the reason for its value next to it; the
+retrieval ones were calibrated on eval/dev.jsonl with `python bench/calibrate.py` (see
+docs/retrieval.md), never on eval/test.jsonl.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from qa.embedding import BUNDLED_MODEL
+from qa.errors import BadInputError
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Field `x` is read from env var `QA_X` (e.g. QA_TOP_K=8)."""
+
+    data_dir: Path = Path("data")
+    index_dir: Path = Path("index")
+    cache_dir: Path = dataclasses.field(default_factory=_default_cache)
+    model: str = BUNDLED_MODEL
+
+    # Chunking. e5-small reads 512 tokens, but its embeddings blur long inputs: passages of
+    # ~1-4 sentences (<= 200 chars) retrieved best on the dev set. Overlap is in sentences.
+    chunk_chars: int = 200
+    chunk_overlap: int = 1
+
+    # Retrieval.
+    top_k: int = 5  # paragraphs cited at most
+    candidates: int = 40  # passages each retriever contributes before fusion
+    rrf_k: int = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009 default)
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    # Abstention: see qa/abstain.py and eval/calibration.json for how these were chosen.
+    min_confidence: float = 0.5
+
+    # Answer composition.
+    max_sentences: int = 4  # sentences in the extractive answer
+    max_question_chars: int = 1000
+
+    # Ingestion limits: bigger inputs are refused with a message, not half-indexed.
+    max_file_bytes: int = 20_000_000
+
+    # UI / API.
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    # Optional generation through an OpenAI-compatible chat endpoint; off when llm_url is empty.
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0
+
+    def replace(self, **changes) -> "Settings":
+        """Return a copy with `changes` applied (None values are ignored, so CLI flags can pass through)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _convert(name: str, default, raw: str):
+    kind = type(default)
+    try:
+        if isinstance(default, Path):
+            return Path(raw).expanduser()
+        if kind is bool:
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        return kind(raw)
+    except ValueError:
+        raise BadInputError(f"QA_{name.upper()}={raw!r} is not a valid {kind.__name__}; unset it or fix the value") from None
+
+
+def from_env(environ: dict | None = None, **overrides) -> Settings:
+    """Build Settings from QA_* variables, then apply non-None `overrides` (CLI flags win)."""
+    env = os.environ if environ is None else environ
+    values = {}
+    hints = {f.name: f for f in fields(Settings)}
+    defaults = Settings()
+    for name in hints:
+        raw = env.get(f"QA_{name.upper()}")
+        if raw is not None and raw != "":
+            values[name] = _convert(name, getattr(defaults, name), raw)
+    settings = defaults.replace(**values).replace(**overrides)
+    validate(settings)
+    return settings
+
+
+def validate(s: Settings) -> None:
+    """Reject settings that cannot work, saying which and why."""
+    positive = ("chunk_chars", "top_k", "candidates", "rrf_k", "max_sentences", "max_question_chars", "max_file_bytes")
+    for name in positive:
+        if getattr(s, name) <= 0:
+            raise BadInputError(f"{name} must be > 0, got {getattr(s, name)}")
+    if s.chunk_overlap < 0:
+        raise BadInputError(f"chunk_overlap must be >= 0, got {s.chunk_overlap}")
+    if not 0 < s.port < 65536:
+        raise BadInputError(f"port must be in 1..65535, got {s.port}")

@@ -1,0 +1,149 @@
+"""Question -> ranked paragraphs: follow-up resolution, dense + BM25 fusion, list structure, signals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from qa import followup, lexicon
+from qa.config import Settings
+from qa.embedding import Embedder
+from qa.lexical import tokens
+from qa.store import Index
+from qa.types import Hit
+
+# Questions that ask for an enumeration; only then is a list's intro expanded into its items.
+_LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举|\bwhat are\b|\bwhich\b|\blist\b|\bmain\b", re.I)
+_CN_NUM = "一二三四五六七八九十"
+_EN_ORD = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:项|个|条|点|是|方面)?")
+_EN_ORDINAL = re.compile(r"\b(" + "|".join(_EN_ORD) + r")\b", re.I)
+
+
+@dataclass
+class Retrieval:
+    """What retrieval found: ranked paragraphs, the query it used, the query vector and the signals."""
+
+    question: str
+    query: str
+    hits: list[Hit]
+    query_vector: np.ndarray
+    signals: dict = field(default_factory=dict)
+    list_intro: tuple[str, int] | None = None  # set when the hits were expanded into a list's items
+
+
+def ordinal_hint(query: str) -> str:
+    """'第六项' / 'sixth' -> '六是', the way the documents number list items."""
+    hints = [f"{m.group(1)}是" for m in _ORDINAL.finditer(query)]
+    hints += [f"{_CN_NUM[_EN_ORD.index(m.group(1).lower())]}是" for m in _EN_ORDINAL.finditer(query)]
+    return " ".join(hints)
+
+
+def is_english(text: str) -> bool:
+    return not re.search(r"[\u3400-\u9fff]", text) and bool(re.search(r"[A-Za-z]", text))
+
+
+class Retriever:
+    """Ranks an index's paragraphs for a question. Cheap to construct; holds no state between questions."""
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings):
+        self.index, self.embedder, self.settings = index, embedder, settings
+        self._children = _list_children(index)
+        self._max_idf = max(index.lexical.idf.values(), default=1.0)
+        self.sentence_rows: dict[tuple[str, int], list[int]] = {}
+        for row, (doc, para, _, _) in enumerate(index.sentences):
+            self.sentence_rows.setdefault((doc, para), []).append(row)
+
+    def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
+        s, idx = self.settings, self.index
+        query = followup.resolve(question, history)
+        hint = ordinal_hint(query)
+        qv = self.embedder.embed_batch([lexicon.normalize(query)], "query")[0].astype(np.float32)
+        k = min(s.candidates, len(idx.passages))
+        dense_scores, dense_ids = idx.vectors.search(qv[None, :], k)
+        dense = [(int(i), float(d)) for i, d in zip(dense_ids[0], dense_scores[0]) if i >= 0]
+        lexical = idx.lexical.top(f"{query} {hint}", k)
+
+        fused: dict[int, float] = {}
+        for rank, (pid, _) in enumerate(dense):
+            fused[pid] = fused.get(pid, 0.0) + s.dense_weight / (s.rrf_k + rank + 1)
+        for rank, (pid, _) in enumerate(lexical):
+            fused[pid] = fused.get(pid, 0.0) + s.lexical_weight / (s.rrf_k + rank + 1)
+
+        by_para: dict[tuple[str, int], list[tuple[float, int]]] = {}
+        for pid, score in fused.items():
+            p = idx.passages[pid]
+            by_para.setdefault((p.doc, p.paragraph), []).append((score, pid))
+        ranked = sorted(by_para.items(), key=lambda kv: -max(kv[1])[0])
+        hits = [
+            Hit(doc, para, max(v)[0], tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
+            for (doc, para), v in ranked
+        ]
+        hits, intro = self._expand_list(query, hits)
+        signals = self._signals(query, qv, dense, lexical, hits)
+        return Retrieval(question, query, hits, qv, signals, intro)
+
+    def _expand_list(self, query: str, hits: list[Hit]) -> tuple[list[Hit], tuple[str, int] | None]:
+        """For an enumeration question whose list shows up near the top, bring the intro and every item up."""
+        if not _LIST_CUE.search(query) or ordinal_hint(query):
+            return hits, None
+        top = hits[:3]
+        for pos, h in enumerate(top):
+            key = (h.doc, h.paragraph)
+            intro = key if key in self._children else self._parent_of(h)
+            if intro is None:
+                continue
+            members = [intro, *self._children[intro]]
+            near = [x for x in hits[:5] if (x.doc, x.paragraph) in members]
+            if key != intro and len(near) < 2:
+                continue  # one item alone near the top: a question about that item, not the list
+            by_key = {(x.doc, x.paragraph): x for x in hits}
+            block = [h] + [by_key.get(m) or Hit(m[0], m[1], 0.0) for m in members if m != key]
+            rest = [x for x in hits if (x.doc, x.paragraph) not in members]
+            return hits[:pos] + block + [x for x in rest if x not in hits[:pos]], intro
+        return hits, None
+
+    def _parent_of(self, h: Hit) -> tuple[str, int] | None:
+        parent = h.passages[0].parent if h.passages else None
+        return (h.doc, parent) if parent is not None else None
+
+    def _signals(self, query, qv, dense, lexical, hits) -> dict:
+        """Evidence that the documents answer the question; qa/abstain.py turns it into a decision."""
+        idx = self.index
+        terms = set(tokens(f"{query}"))
+        known = {t: idx.lexical.idf[t] for t in terms if t in idx.lexical.idf}
+        # Terms the corpus has never seen weigh as much as its rarest term.
+        total = sum(known.values()) + self._max_idf * (len(terms) - len(known))
+        top_text = ""
+        if hits:
+            top_text = idx.paragraphs[(hits[0].doc, hits[0].paragraph)]
+        covered = sum(w for t, w in known.items() if t in set(tokens(top_text)))
+        sent_top = 0.0
+        if hits:
+            rows = self.sentence_rows.get((hits[0].doc, hits[0].paragraph), [])
+            if rows:
+                sent_top = float(np.max(idx.sentence_vectors[rows] @ qv))
+        dense_top = dense[0][1] if dense else 0.0
+        dense_10 = float(np.mean([d for _, d in dense[:10]])) if dense else 0.0
+        return {
+            "dense_top": dense_top,
+            "dense_margin": dense_top - dense_10,
+            "sentence_top": sent_top,
+            "coverage": covered / total if total else 0.0,
+            "unknown": (self._max_idf * (len(terms) - len(known)) / total) if total else 1.0,
+            "bm25_top": lexical[0][1] if lexical else 0.0,
+            "english": 1.0 if is_english(query) else 0.0,
+        }
+
+
+def _list_children(index: Index) -> dict[tuple[str, int], list[tuple[str, int]]]:
+    children: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for p in index.passages:
+        if p.parent is not None:
+            kids = children.setdefault((p.doc, p.parent), [])
+            if (p.doc, p.paragraph) not in kids:
+                kids.append((p.doc, p.paragraph))
+    return children

@@ -78,8 +78,10 @@ class Retriever:
             p = idx.passages[pid]
             by_para.setdefault((p.doc, p.paragraph), []).append((score, pid))
         ranked = sorted(by_para.items(), key=lambda kv: -max(kv[1])[0])
+        # Scale so a passage ranked first by both retrievers scores 1.0.
+        best_possible = (s.dense_weight + s.lexical_weight) / (s.rrf_k + 1)
         hits = [
-            Hit(doc, para, max(v)[0], tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
+            Hit(doc, para, max(v)[0] / best_possible, tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
             for (doc, para), v in ranked
         ]
         hits, intro = self._expand_list(query, hits)

@@ -17,3 +17,193 @@ Contract (the UI codes against this):
   On failure the old index keeps serving and files saved for this rebuild are rolled back.
 - `ensure_index(progress=None)`: build from data_dir if there is no index yet.
 """
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+from qa import abstain
+from qa.answer import compose
+from qa.config import Settings
+from qa.errors import BadInputError, IndexMissingError, QAError
+from qa.ingest import SUFFIXES, parse_document
+from qa.types import Answer
+
+Progress = Callable[[float, str], None]
+
+
+class QAService:
+    """Serve questions from one index; rebuilds swap a new index in without interrupting answers."""
+
+    def __init__(self, settings: Settings, embedder=None):
+        self.settings = settings
+        self._embedder = embedder
+        self._state = None  # (Index, Retriever), replaced whole on swap
+        self._load_lock = threading.Lock()
+        self._build_lock = threading.Lock()
+
+    # -- loading -------------------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from qa.embedding import SentenceTransformerEmbedder
+
+            self._embedder = SentenceTransformerEmbedder(self.settings.model, self.settings.cache_dir)
+        return self._embedder
+
+    def _current(self):
+        state = self._state
+        if state is None:
+            with self._load_lock:
+                if self._state is None:
+                    self._state = self._open()
+                state = self._state
+        return state
+
+    def _open(self):
+        from qa import store
+        from qa.retrieval import Retriever
+
+        manifest = store.read_manifest(self.settings.index_dir)  # fails fast, before the model loads
+        if manifest.get("model") != self.embedder.name:
+            store.load(self.settings.index_dir, model=self.embedder.name)  # raises the mismatch message
+        index = store.load(self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+        return index, Retriever(index, self.embedder, self.settings)
+
+    # -- questions -----------------------------------------------------------------------
+    def check_question(self, question: str) -> str:
+        q = (question or "").strip()
+        if not q:
+            raise BadInputError("the question is empty; type a question (问题为空，请输入问题)")
+        if len(q) > self.settings.max_question_chars:
+            raise BadInputError(
+                f"the question is {len(q)} characters, over the {self.settings.max_question_chars} limit; "
+                "ask something shorter (问题太长，请缩短)")
+        return q
+
+    def retrieve(self, question: str, history: Sequence[str] = ()):
+        """Ranked paragraphs and the decision, before an answer is written: (Retrieval, found, confidence)."""
+        q = self.check_question(question)
+        _, retriever = self._current()
+        r = retriever.search(q, [h for h in history if isinstance(h, str)])
+        conf = abstain.confidence(r.signals)
+        r.signals["confidence"] = conf
+        return r, conf >= abstain.threshold()
+
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+        """Answer a question (earlier questions of the conversation in `history`, oldest first)."""
+        r, found = self.retrieve(question, history)
+        answer = self.compose(r, found)
+        if found and self.settings.llm_url:
+            from qa.generate import rewrite
+
+            answer = rewrite(answer, self.settings)
+        return answer
+
+    def compose(self, r, found: bool) -> Answer:
+        """The extractive answer for a retrieval result."""
+        index, retriever = self._current()
+        return compose(r, index, found, self.settings.max_sentences, retriever.sentence_rows)
+
+    # -- the index -----------------------------------------------------------------------
+    def health(self) -> dict:
+        try:
+            index, _ = self._current()
+        except QAError as e:
+            return {"ok": False, "index": str(self.settings.index_dir), "documents": 0, "passages": 0,
+                    "model": self.settings.model, "built_at": None, "error": str(e)}
+        m = index.manifest
+        return {"ok": True, "index": str(self.settings.index_dir), "documents": m["counts"]["documents"],
+                "passages": m["counts"]["passages"], "model": m["model"], "built_at": m["built_at"], "error": None}
+
+    def documents(self) -> list[dict]:
+        index, _ = self._current()
+        return [{"name": d["name"], "title": d["title"], "paragraphs": d["paragraphs_count"],
+                 "passages": d["passages_count"], "encoding": d["encoding"], "indexed_at": d["indexed_at"]}
+                for d in index.documents]
+
+    def ensure_index(self, progress: Progress | None = None) -> None:
+        try:
+            self._current()
+        except IndexMissingError:
+            self.rebuild(progress)
+
+    def rebuild(self, progress: Progress | None = None, rollback: Sequence[Path] = ()) -> dict:
+        """Build from data_dir into index_dir and swap it in; on failure delete `rollback` files and re-raise."""
+        from qa import indexer, store
+        from qa.retrieval import Retriever
+
+        if not self._build_lock.acquire(blocking=False):
+            raise BadInputError("a rebuild is already running; wait for it to finish")
+        try:
+            index = indexer.build([self.settings.data_dir], self.settings, self.embedder, progress)
+            # Load back what was written, so serving state == disk state.
+            index = store.load(self.settings.index_dir, model=self.embedder.name)
+            self._state = (index, Retriever(index, self.embedder, self.settings))
+            return index.manifest
+        except BaseException:
+            for path in rollback:
+                Path(path).unlink(missing_ok=True)
+            raise
+        finally:
+            self._build_lock.release()
+
+    # -- the corpus ----------------------------------------------------------------------
+    def save_upload(self, name: str, data: bytes) -> str:
+        """Validate an uploaded file and store it in data_dir; nothing is stored if it can't be indexed."""
+        safe = _safe_name(name)
+        if Path(safe).suffix.lower() not in SUFFIXES:
+            raise BadInputError(f"{name}: unsupported file type; upload .txt or .md (只支持 .txt 和 .md 文件)")
+        if len(data) > self.settings.max_file_bytes:
+            raise BadInputError(f"{name}: {len(data):,} bytes is over the {self.settings.max_file_bytes:,}-byte limit (文件太大)")
+        doc = parse_document(data, Path(safe))  # raises BadInputError for empty/binary/undecodable
+        target = Path(self.settings.data_dir) / safe
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{safe}.part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        return doc.name
+
+    def save_text(self, title: str, text: str) -> str:
+        """Store pasted text as a UTF-8 .txt document named after its title."""
+        if not (text or "").strip():
+            raise BadInputError("the pasted text is empty; paste some text (粘贴的文本为空)")
+        name = _safe_name((title or "").strip() or "pasted") 
+        if Path(name).suffix.lower() not in SUFFIXES:
+            name += ".txt"
+        return self.save_upload(name, text.encode("utf-8"))
+
+    def remove_document(self, name: str) -> None:
+        target = Path(self.settings.data_dir) / _safe_name(name)
+        if not target.exists():
+            raise BadInputError(f"{name}: no such document in {self.settings.data_dir}")
+        target.unlink()
+
+    def clear_documents(self) -> list[Path]:
+        """Move every document aside (for 'replace the corpus'); returns the backups to restore on failure."""
+        backup = Path(self.settings.data_dir).parent / f".{Path(self.settings.data_dir).name}.replaced"
+        shutil.rmtree(backup, ignore_errors=True)
+        backup.mkdir(parents=True)
+        moved = []
+        for f in sorted(Path(self.settings.data_dir).glob("*")):
+            if f.is_file() and f.suffix.lower() in SUFFIXES:
+                f.replace(backup / f.name)
+                moved.append(backup / f.name)
+        return moved
+
+    def restore_documents(self, moved: Sequence[Path]) -> None:
+        for f in moved:
+            f.replace(Path(self.settings.data_dir) / f.name)
+
+
+def _safe_name(name: str) -> str:
+    """A file name that stays inside data_dir: no folders, no leading dots, no control characters."""
+    base = Path(str(name).replace("\\", "/")).name
+    base = re.sub(r"[\x00-\x1f/:*?\"<>|]", "_", base).lstrip(".").strip()
+    if not base:
+        raise BadInputError(f"{name!r} is not a usable file name")
+    return base[:120]

@@ -1,0 +1,191 @@
+"""The `qa` command. Domain errors become one line on stderr and a meaningful exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from qa.errors import QAError
+
+EPILOG = """\
+examples:
+  qa build                                   index data/ into index/
+  qa build notes/*.txt --index my-index      any .txt/.md files or folders, any index folder
+  qa ask "2023年生态环境保护的重点任务有哪些？"
+  qa ask --json "全国完成了多少座尾矿库环境风险排查？"
+  qa ask "那核安全方面呢？" --history "2023年的重点任务有哪些？"
+  qa eval eval/dev.jsonl --details out.jsonl
+  qa serve                                   chat UI on http://127.0.0.1:7860
+
+settings come from flags, then QA_* environment variables (QA_INDEX_DIR, QA_DATA_DIR,
+QA_MODEL, QA_CACHE_DIR, QA_TOP_K, QA_CHUNK_CHARS, QA_HOST, QA_PORT, QA_LLM_URL, ...);
+see README.md.
+
+exit codes: 0 ok, 1 other error, 2 bad input, 3 index missing, 4 index corrupt or
+mismatched, 5 model unavailable, 130 interrupted.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="qa",
+        description="Offline question answering over your documents, with every answer sentence cited "
+        "to the exact paragraph and sentence it comes from.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"qa {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name, help_, epilog=None):
+        sp = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: $QA_INDEX_DIR or index/)")
+        sp.add_argument("--model", metavar="NAME", help="embedding model: sentence-transformers name or path "
+                        "(default: $QA_MODEL or the bundled multilingual-e5-small)")
+        return sp
+
+    b = add("build", "index .txt/.md files into an index folder (atomically: the old index stays until the new one is complete)",
+            "example: qa build data/ --index index/")
+    b.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: $QA_DATA_DIR or data/)")
+    b.add_argument("--chunk-chars", type=int, metavar="N", help="max characters per embedded chunk (default 200)")
+    b.add_argument("--json", action="store_true", help="print the manifest as JSON")
+
+    a = add("ask", "answer one question with cited sentences",
+            'example: qa ask --json "谁作了工作报告？"')
+    a.add_argument("question", help="the question (Chinese or English)")
+    a.add_argument("--top-k", type=int, metavar="N", help="paragraphs to consider/cite (default 5)")
+    a.add_argument("--history", nargs="*", default=[], metavar="Q", help="earlier questions of the conversation, oldest first")
+    a.add_argument("--json", action="store_true", help='print {"question","found","answer","citations":[...]}')
+
+    e = add("eval", "measure retrieval and answers on a JSON Lines question set",
+            "example: qa eval eval/dev.jsonl --details /tmp/details.jsonl")
+    e.add_argument("file", type=Path, help='JSON Lines: {"question", "gold": [paragraph numbers], "file"?, "history"?}')
+    e.add_argument("--details", type=Path, metavar="OUT", help="write one JSON line per question with its ranking")
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    s = add("serve", "start the chat UI and JSON API (builds the index first if there is none)",
+            "example: qa serve --port 8080")
+    s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default 7860)")
+    s.add_argument("--data", type=Path, metavar="DIR", help="documents folder used for (re)builds (default data/)")
+    return p
+
+
+def _version() -> str:
+    from qa import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not args.command:
+        _parser().print_help()
+        return 2
+    try:
+        from qa.config import from_env
+
+        settings = from_env(
+            index_dir=args.index, model=args.model,
+            chunk_chars=getattr(args, "chunk_chars", None), top_k=getattr(args, "top_k", None),
+            host=getattr(args, "host", None), port=getattr(args, "port", None), data_dir=getattr(args, "data", None),
+        )
+        return COMMANDS[args.command](args, settings)
+    except QAError as e:
+        print(f"qa: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("qa: interrupted; the previous index is untouched", file=sys.stderr)
+        return 130
+
+
+def cmd_build(args, settings) -> int:
+    from qa import indexer
+    from qa.embedding import SentenceTransformerEmbedder
+
+    paths = args.paths or [settings.data_dir]
+    docs = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
+    embedder = SentenceTransformerEmbedder(settings.model, settings.cache_dir)
+    t0 = time.perf_counter()
+    with _ProgressBar("building") as bar:
+        index = indexer.build(paths, settings, embedder, bar.update)
+    m = index.manifest
+    if args.json:
+        print(json.dumps(m, ensure_ascii=False, indent=2))
+        return 0
+    for d in docs:
+        print(f"  {d.name}: {len(d.paragraphs)} paragraphs, {d.encoding}, 《{d.title}》", file=sys.stderr)
+    c = m["counts"]
+    print(f"indexed {c['documents']} document(s), {c['paragraphs']} paragraphs, {c['passages']} passages, "
+          f"{c['sentences']} sentences into {settings.index_dir}/ in {time.perf_counter() - t0:.1f}s "
+          f"(model {m['model']}, dim {m['dim']})")
+    return 0
+
+
+def cmd_ask(args, settings) -> int:
+    from qa.service import QAService
+
+    service = QAService(settings)
+    answer = service.ask(args.question, args.history)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.answer)
+    if answer.citations:
+        print()
+        print("引用 / citations:" if answer.found else "最接近的段落（不是答案）/ nearest passages (not an answer):")
+        for c in answer.citations:
+            print(f"[{c.n}] {c.doc} 第{c.paragraph}段 (score {c.score:.2f}): {' … '.join(c.highlights)}")
+    return 0
+
+
+def cmd_eval(args, settings) -> int:
+    from qa.evaluate import evaluate, format_report, read_questions
+    from qa.service import QAService
+
+    questions = read_questions(args.file)
+    report = evaluate(QAService(settings), questions, details=args.details, progress=not args.json)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def cmd_serve(args, settings) -> int:
+    from qa.app import serve
+
+    serve(settings)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
+
+
+class _ProgressBar:
+    """tqdm on stderr when it's a terminal or when asked; a quiet line per step otherwise."""
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=100, desc=self._desc, unit="%", file=sys.stderr,
+                         disable=os.environ.get("QA_PROGRESS", "1") == "0",
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+        return self
+
+    def __init__(self, desc: str):
+        self._desc = desc
+
+    def update(self, fraction: float, message: str) -> None:
+        self._bar.n = round(100 * fraction)
+        self._bar.set_postfix_str(message)
+
+    def __exit__(self, *exc):
+        self._bar.close()
+        return False
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""`qa eval`: retrieval and answer quality on a JSON Lines question set, overall and by question type."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from qa.errors import BadInputError
+
+RANKED_KEPT = 10
+LIST_DEPTH = 8  # every item of a list question should be within this many paragraphs
+
+
+def read_questions(path: Path) -> list[dict]:
+    """Parse an eval file, saying which line is wrong and why."""
+    if not Path(path).exists():
+        raise BadInputError(f"{path}: no such file")
+    out = []
+    for no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+        except ValueError as e:
+            raise BadInputError(f"{path}:{no}: not valid JSON ({e})") from None
+        if not isinstance(q, dict) or not isinstance(q.get("question"), str) or not isinstance(q.get("gold"), list):
+            raise BadInputError(f'{path}:{no}: each line needs "question" (string) and "gold" (list of paragraph numbers)')
+        out.append(q)
+    if not out:
+        raise BadInputError(f"{path}: no questions in the file")
+    return out
+
+
+def _is_gold(q: dict, doc: str, paragraph: int) -> bool:
+    return paragraph in q["gold"] and (not q.get("file") or q["file"] == doc)
+
+
+def judge(q: dict, answer, ranked: list[tuple[str, int, float]]) -> dict:
+    """Per-question outcome: gold rank, list coverage, first-sentence fact, decision."""
+    rank = next((i for i, (d, p, _) in enumerate(ranked, 1) if _is_gold(q, d, p)), None)
+    row = {
+        "id": q.get("id"), "question": q["question"], "type": q.get("type", ""), "gold": q["gold"],
+        "found": answer.found, "answer": answer.answer, "rank": rank,
+        "ranked": [{"doc": d, "paragraph": p, "score": round(s, 4)} for d, p, s in ranked[:max(RANKED_KEPT, LIST_DEPTH)]],
+    }
+    if q.get("items"):
+        top = {p for d, p, _ in ranked[:LIST_DEPTH] if not q.get("file") or d == q["file"]}
+        row["items_covered"] = all(i in top for i in q["items"])
+    if q.get("facts") and q["gold"]:
+        first = answer.answer.split("[", 1)[0] if answer.found else ""
+        row["fact_first"] = any(f in first for f in q["facts"])
+    return row
+
+
+def evaluate(service, questions: list[dict], details: Path | None = None, progress: bool = True) -> dict:
+    """Run every question through retrieval and answering; return the metrics (and write details)."""
+    rows, latencies = [], []
+    out = open(details, "w", encoding="utf-8") if details else None
+    try:
+        for i, q in enumerate(questions, 1):
+            t0 = time.perf_counter()
+            r, found = service.retrieve(q["question"], q.get("history") or [])
+            answer = service.compose(r, found)
+            latencies.append(time.perf_counter() - t0)
+            ranked = [(h.doc, h.paragraph, h.score) for h in r.hits]
+            row = judge(q, answer, ranked)
+            row["confidence"] = round(r.signals.get("confidence", 0.0), 4)
+            rows.append(row)
+            if out:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if progress:
+                print(f"\reval {i}/{len(questions)}", end="", file=sys.stderr, flush=True)
+    finally:
+        if out:
+            out.close()
+    if progress:
+        print(file=sys.stderr)
+    report = metrics(rows)
+    report["latency_ms_median"] = round(1000 * statistics.median(latencies), 1)
+    return report
+
+
+def _summary(rows: list[dict]) -> dict:
+    ans = [r for r in rows if r["gold"]]
+    n = len(ans)
+    if not n:
+        return {"answerable": 0}
+    rr = [1 / r["rank"] if r["rank"] and r["rank"] <= 10 else 0.0 for r in ans]
+    facts = [r["fact_first"] for r in ans if "fact_first" in r]
+    return {
+        "answerable": n,
+        "recall@1": round(sum(1 for r in ans if r["rank"] == 1) / n, 3),
+        "recall@5": round(sum(1 for r in ans if r["rank"] and r["rank"] <= 5) / n, 3),
+        "mrr@10": round(sum(rr) / n, 3),
+        "wrongly_declined": sum(1 for r in ans if not r["found"]),
+        "fact_in_first_sentence": round(sum(facts) / len(facts), 3) if facts else None,
+    }
+
+
+def metrics(rows: list[dict]) -> dict:
+    """Overall and per-type figures from judged rows."""
+    report = {"questions": len(rows), **_summary(rows)}
+    un = [r for r in rows if not r["gold"]]
+    report["unanswerable"] = len(un)
+    report["declined"] = sum(1 for r in un if not r["found"])
+    lists = [r for r in rows if "items_covered" in r]
+    if lists:
+        report["list_items_in_top8"] = round(sum(r["items_covered"] for r in lists) / len(lists), 3)
+    by_type: dict[str, dict] = {}
+    for t in sorted({r["type"] for r in rows if r["type"]}):
+        group = [r for r in rows if r["type"] == t]
+        by_type[t] = {"questions": len(group), **(_summary(group) if any(r["gold"] for r in group) else
+                      {"declined": sum(1 for r in group if not r["found"])})}
+    report["by_type"] = by_type
+    return report
+
+
+def format_report(m: dict) -> str:
+    """Human-readable table of the metrics."""
+    lines = [f"questions: {m['questions']} ({m.get('answerable', 0)} answerable, {m['unanswerable']} unanswerable)"]
+    if m.get("answerable"):
+        lines.append(f"recall@1 {m['recall@1']:.3f}   recall@5 {m['recall@5']:.3f}   MRR@10 {m['mrr@10']:.3f}")
+        lines.append(f"answerable wrongly declined: {m['wrongly_declined']}/{m['answerable']}")
+        if m.get("fact_in_first_sentence") is not None:
+            lines.append(f"fact in the answer's first sentence: {m['fact_in_first_sentence']:.3f}")
+    if m["unanswerable"]:
+        lines.append(f"unanswerable declined: {m['declined']}/{m['unanswerable']}")
+    if "list_items_in_top8" in m:
+        lines.append(f"list questions with every item in the top {LIST_DEPTH}: {m['list_items_in_top8']:.3f}")
+    lines.append(f"median latency per question: {m.get('latency_ms_median', 0):.1f} ms")
+    lines.append("")
+    lines.append(f"{'type':<14}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'declined':>10}")
+    for t, s in m.get("by_type", {}).items():
+        if s.get("answerable"):
+            lines.append(f"{t:<14}{s['questions']:>4}{s['recall@1']:>8.3f}{s['recall@5']:>8.3f}{s['mrr@10']:>8.3f}"
+                         f"{s['wrongly_declined']:>10}")
+        else:
+            lines.append(f"{t:<14}{s['questions']:>4}{'':>24}{s['declined']:>10}")
+    return "\n".join(lines)

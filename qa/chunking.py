@@ -65,7 +65,10 @@ def chunk_spans(text: str, max_chars: int, overlap: int = 1) -> list[tuple[int, 
         chunks.append((units[i][0], units[j - 1][1]))
         if j >= len(units):
             break
-        i = max(i + 1, j - overlap)
+        nxt = max(i + 1, j - overlap)
+        # Overlap only if the next chunk can still take in a new sentence; else it would be a
+        # fragment of this one.
+        i = nxt if units[j][1] - units[nxt][0] <= max_chars else j
     return chunks
 
 
@@ -89,6 +92,8 @@ def passages_of(doc: Document, max_chars: int, overlap: int, first_id: int = 0) 
     parents = list_parents([p.text for p in doc.paragraphs])
     out: list[Passage] = []
     for para, parent in zip(doc.paragraphs, parents):
+        if para.boilerplate:
+            continue
         for s, e in chunk_spans(para.text, max_chars, overlap):
             out.append(Passage(first_id + len(out), doc.name, doc.title, para.number, s, e, para.text[s:e], parent))
     return out

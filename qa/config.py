@@ -38,6 +38,8 @@ class Settings:
     # Retrieval.
     top_k: int = 5  # paragraphs cited at most
     candidates: int = 40  # passages each retriever contributes before fusion
+    # How dense and BM25 rankings are combined: "zscore" (score-aware) or "rrf" (rank only).
+    fusion: str = "zscore"
     rrf_k: int = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009 default)
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
@@ -99,6 +101,8 @@ def validate(s: Settings) -> None:
     for name in positive:
         if getattr(s, name) <= 0:
             raise BadInputError(f"{name} must be > 0, got {getattr(s, name)}")
+    if s.fusion not in ("zscore", "rrf"):
+        raise BadInputError(f"fusion must be 'zscore' or 'rrf', got {s.fusion!r}")
     if s.chunk_overlap < 0:
         raise BadInputError(f"chunk_overlap must be >= 0, got {s.chunk_overlap}")
     if not 0 < s.port < 65536:

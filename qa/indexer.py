@@ -46,6 +46,8 @@ def build(paths: Iterable[str | Path], settings: Settings, embedder: Embedder, p
     sentences, sentence_texts = [], []
     for doc in docs:
         for para in doc.paragraphs:
+            if para.boilerplate:
+                continue
             for s, e in split_sentences(para.text):
                 sentences.append((doc.name, para.number, s, e))
                 sentence_texts.append(lexicon.normalize(para.text[s:e]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -20,6 +21,12 @@ _COMMON = set(
     "這個們來為國說時會過發後裡經麼學現當沒動還進於與對東業問關點無種體"
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# Scraped web pages carry furniture around the article: a share lead-in and a comment box.
+# Such a paragraph keeps its number (citations stay line-exact) but is not indexed.
+_BOILERPLATE = re.compile(
+    r"^(?:您好[,，]?\s*小编|小编今天|还没有评论|暂无评论|来说两句|发表评论|点击(?:关注|阅读原文)|"
+    r"责任编辑[:：]|版权(?:所有|声明)|(?:上一篇|下一篇)[:：]|扫一扫|分享到)"
+)
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -147,6 +154,11 @@ def _join_lines(lines: list[str]) -> str:
     return joined
 
 
+def is_boilerplate(text: str) -> bool:
+    """Web-page furniture rather than content (short, and opening like a share lead-in or comment box)."""
+    return len(text) < 300 and bool(_BOILERPLATE.match(text.strip()))
+
+
 def title_of(paragraphs: list[Paragraph], path: Path) -> str:
     """A Markdown heading, a 【...】 title in the first paragraph, or the file name."""
     for p in paragraphs[:5]:
@@ -175,6 +187,9 @@ def parse_document(data: bytes, path: Path) -> Document:
     paragraphs = split_paragraphs(text)
     if not paragraphs:
         raise BadInputError(f"{path}: file is empty or only whitespace; give it some text")
+    paragraphs = [dataclasses.replace(p, boilerplate=is_boilerplate(p.text)) for p in paragraphs]
+    if all(p.boilerplate for p in paragraphs):
+        paragraphs = [dataclasses.replace(p, boilerplate=False) for p in paragraphs]
     return Document(
         name=path.name,
         path=str(path),

@@ -43,3 +43,26 @@ def normalize(text: str, table: Path = TABLE) -> str:
 def version(table: Path = TABLE) -> str:
     """Content hash of the table; recorded in the manifest so an index built with another table is noticed."""
     return _load(str(table))[2]
+
+
+GLOSSARY = Path(__file__).with_name("data") / "en_zh.tsv"
+
+
+@lru_cache(maxsize=2)
+def _glossary(path: str) -> tuple[dict[str, str], re.Pattern]:
+    entries: dict[str, str] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#") and "\t" in line:
+            en, zh = line.split("\t", 1)
+            if zh.strip():
+                entries[en.strip().lower()] = zh.strip()
+    words = sorted(entries, key=len, reverse=True)
+    # Whole words only, an optional plural s/es.
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")(?:e?s)?\b", re.I)
+    return entries, pattern
+
+
+def translate_terms(text: str, table: Path = GLOSSARY) -> str:
+    """Chinese terms for the English phrases in `text` (longest match), space-separated."""
+    entries, pattern = _glossary(str(table))
+    return " ".join(entries[m.group(1).lower()] for m in pattern.finditer(text))

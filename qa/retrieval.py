@@ -42,6 +42,33 @@ def ordinal_hint(query: str) -> str:
     return " ".join(hints)
 
 
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?:年|\b)")
+_RELATIVE = {"今年": 0, "本年": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1,
+             "this year": 0, "last year": -1, "next year": 1}
+_RELATIVE_RE = re.compile("|".join(_RELATIVE), re.I)
+
+
+def reference_year(index: Index) -> int | None:
+    """The year the documents speak from: the year they mention most (a report on 2023's work says 2023)."""
+    counts: dict[str, int] = {}
+    for d in index.documents:
+        for text in d["paragraphs"]:
+            for y in _YEAR.findall(text):
+                counts[y] = counts.get(y, 0) + 1
+    return int(max(counts, key=lambda y: (counts[y], y))) if counts else None
+
+
+def relative_years(query: str, year: int | None) -> str:
+    """'去年' -> '2022年' when the documents speak from 2023; users ask in their own time frame."""
+    if year is None:
+        return query
+    def sub(m: re.Match) -> str:
+        y = year + _RELATIVE[m.group().lower()]
+        return f"{y}年" if m.group()[0] > "\u3000" else f"in {y}"  # keep English questions English
+
+    return _RELATIVE_RE.sub(sub, query)
+
+
 def is_english(text: str) -> bool:
     return not re.search(r"[\u3400-\u9fff]", text) and bool(re.search(r"[A-Za-z]", text))
 
@@ -52,13 +79,14 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings):
         self.index, self.embedder, self.settings = index, embedder, settings
         self._children = _list_children(index)
+        self.reference_year = reference_year(index)
         self.sentence_rows: dict[tuple[str, int], list[int]] = {}
         for row, (doc, para, _, _) in enumerate(index.sentences):
             self.sentence_rows.setdefault((doc, para), []).append(row)
 
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index
-        query = followup.resolve(question, history)
+        query = relative_years(followup.resolve(question, history), self.reference_year)
         hint = ordinal_hint(query)
         if is_english(query):
             # BM25 has nothing to match an English question with: give it the glossary's Chinese.

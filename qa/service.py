@@ -68,10 +68,14 @@ class QAService:
         from qa import store
         from qa.retrieval import Retriever
 
-        manifest = store.read_manifest(self.settings.index_dir)  # fails fast, before the model loads
-        if manifest.get("model") != self.embedder.name:
-            store.load(self.settings.index_dir, model=self.embedder.name)  # raises the mismatch message
-        index = store.load(self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+        from qa.errors import IndexCorruptError
+
+        # Check the index on disk first: a missing or damaged index should not cost a model load.
+        index = store.load(self.settings.index_dir, model=self.embedder.name)
+        if index.vectors.d != self.embedder.dim:
+            raise IndexCorruptError(
+                f"{self.settings.index_dir}/ holds {index.vectors.d}-dim vectors but the model gives "
+                f"{self.embedder.dim}; rebuild with: qa build --index {self.settings.index_dir}")
         return index, Retriever(index, self.embedder, self.settings)
 
     # -- questions -----------------------------------------------------------------------

@@ -149,6 +149,8 @@ def read_manifest(folder: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise IndexCorruptError(f"{path} is unreadable ({e}); rebuild with: qa build --index {folder}") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"{path} is not an index manifest (expected a JSON object); rebuild with: qa build --index {folder}")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorruptError(
             f"{folder}/ has index format {manifest.get('format_version')!r}, this qa reads {FORMAT_VERSION}; "

@@ -1,0 +1,153 @@
+"""Answer composition on a FakeEmbedder index of the report: extractive sentences, [n] markers, citations, JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from qa.answer import NOT_FOUND, NOT_FOUND_EN, compose
+from qa.retrieval import Retrieval, Retriever
+from qa.service import QAService
+from tests.conftest import REPORT
+
+QUESTIONS = [
+    "全国完成了多少座尾矿库环境风险排查？",
+    "核与辐射安全监管要做哪些工作？",
+    "谁主持了开幕会？",
+    "2023年要抓好以下要点使命有哪些？",
+    "蓝天保卫战新增多少个城市纳入北方地区清洁取暖？",
+]
+MARK = re.compile(r"(.+?)\[(\d+)\]\s*")
+
+
+@pytest.fixture
+def pipeline(fake_build):
+    settings, index, emb = fake_build()
+    return index, Retriever(index, emb, settings)
+
+
+def _pieces(answer: str) -> list[tuple[str, int]]:
+    pieces = [(m.group(1).strip(), int(m.group(2))) for m in MARK.finditer(answer)]
+    assert "".join(m.group(0) for m in MARK.finditer(answer)) == answer  # nothing outside sentence[n] pairs
+    return pieces
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_every_answer_sentence_is_exact_text_of_its_cited_paragraph(pipeline, question):
+    index, retriever = pipeline
+    a = compose(retriever.search(question), index, True, max_sentences=4)
+    assert a.found and a.citations
+    pieces = _pieces(a.answer)
+    assert pieces
+    by_n = {c.n: c for c in a.citations}
+    lines = REPORT.read_text(encoding="utf-8").split("\n")
+    for sentence, n in pieces:
+        c = by_n[n]  # every marker points at an existing citation
+        assert sentence in c.text
+        assert sentence in c.highlights
+        assert c.text == lines[c.paragraph - 1]  # the citation's text is the whole paragraph, line n
+        assert c.doc == REPORT.name
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_markers_are_numbered_by_first_use_and_all_used(pipeline, question):
+    index, retriever = pipeline
+    a = compose(retriever.search(question), index, True)
+    used = [n for _, n in _pieces(a.answer)]
+    first_use = list(dict.fromkeys(used))
+    assert first_use == list(range(1, len(first_use) + 1))
+    assert [c.n for c in a.citations] == first_use  # no citation without a marker, none missing
+    assert len({(c.doc, c.paragraph) for c in a.citations}) == len(a.citations)  # one citation per paragraph
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_highlights_match_spans(pipeline, question):
+    index, retriever = pipeline
+    a = compose(retriever.search(question), index, True)
+    for c in a.citations:
+        assert len(c.highlights) == len(c.spans) >= 1
+        assert list(c.spans) == sorted(c.spans)
+        for h, (s, e) in zip(c.highlights, c.spans):
+            assert 0 <= s < e <= len(c.text)
+            assert c.text[s:e].strip() == h
+            assert c.text[s:].startswith(h)
+
+
+def test_answer_respects_max_sentences(pipeline):
+    index, retriever = pipeline
+    r = retriever.search("蓝天保卫战新增多少个城市纳入北方地区清洁取暖？")
+    assert r.list_intro is None
+    assert len(_pieces(compose(r, index, True, max_sentences=1).answer)) == 1
+    assert 1 <= len(_pieces(compose(r, index, True, max_sentences=2).answer)) <= 2
+
+
+def test_fact_question_answer_cites_the_right_paragraph(pipeline):
+    index, retriever = pipeline
+    a = compose(retriever.search("全国完成了多少座尾矿库环境风险排查？"), index, True)
+    assert any(c.paragraph == 9 and any("尾矿库" in h for h in c.highlights) for c in a.citations)
+
+
+def test_list_question_answers_with_the_intro_and_every_item(pipeline):
+    index, retriever = pipeline
+    r = retriever.search("2023年要抓好以下要点使命有哪些？")
+    assert r.list_intro == (REPORT.name, 15)
+    a = compose(r, index, True)
+    assert [c.paragraph for c in a.citations] == [15, 16, 17, 18, 19, 20, 21, 22]
+    assert a.answer.startswith("会议确认,2023年要抓好以下要点使命。[1]")
+
+
+def test_not_found_says_so_and_lists_nearest_passages(pipeline):
+    index, retriever = pipeline
+    r = retriever.search("全国完成了多少座尾矿库环境风险排查？")
+    a = compose(r, index, False)
+    assert not a.found
+    assert a.answer == NOT_FOUND
+    assert not re.search(r"\[\d+\]", a.answer)
+    assert 1 <= len(a.citations) <= 3
+    assert [c.paragraph for c in a.citations] == [h.paragraph for h in r.hits[:len(a.citations)]]
+    assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))
+    for c in a.citations:
+        assert len(c.highlights) == 1 and c.highlights[0] in c.text
+
+
+def test_not_found_in_english_for_english_questions(pipeline):
+    index, retriever = pipeline
+    a = compose(retriever.search("What is the capital of France?"), index, False)
+    assert a.answer == NOT_FOUND_EN and a.citations
+
+
+def test_no_hits_means_not_found_without_citations(pipeline):
+    index, _ = pipeline
+    r = Retrieval("问题", "问题", [], np.zeros(64, dtype=np.float32))
+    a = compose(r, index, True)
+    assert (a.found, a.answer, a.citations) == (False, NOT_FOUND, ())
+
+
+def test_to_json_has_the_documented_ask_shape(pipeline):
+    index, retriever = pipeline
+    a = compose(retriever.search("谁主持了开幕会？"), index, True)
+    data = json.loads(json.dumps(a.to_json(), ensure_ascii=False))
+    assert {"question", "found", "answer", "citations"} <= set(data)
+    assert data["question"] == "谁主持了开幕会？"
+    assert isinstance(data["found"], bool) and isinstance(data["answer"], str)
+    assert data["citations"]
+    for c, obj in zip(data["citations"], a.citations):
+        assert {"n", "doc", "paragraph", "text", "highlights", "score"} <= set(c)
+        assert isinstance(c["n"], int) and isinstance(c["paragraph"], int) and not isinstance(c["paragraph"], bool)
+        assert isinstance(c["doc"], str) and isinstance(c["text"], str) and isinstance(c["score"], float)
+        assert isinstance(c["highlights"], list) and all(isinstance(h, str) for h in c["highlights"])
+        assert (c["n"], c["doc"], c["paragraph"], c["text"]) == (obj.n, obj.doc, obj.paragraph, obj.text)
+        assert c["doc"] == REPORT.name  # the file name, not a path
+
+
+def test_service_ask_with_fake_embedder(fake_build):
+    settings, _, emb = fake_build()
+    service = QAService(settings, embedder=emb)
+    a = service.ask("全国完成了多少座尾矿库环境风险排查？")
+    assert a.question == "全国完成了多少座尾矿库环境风险排查？"
+    assert a.citations and all(c.doc == REPORT.name for c in a.citations)
+    follow = service.ask("那核安全方面呢？", ["2023年生态环境保护的重点任务有哪些？"])
+    assert "核安全" in follow.query and "重点任务" in follow.query

@@ -1,0 +1,171 @@
+"""Chunking: sentence splitting, chunks whose offsets map back to the exact paragraph text, list structure."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from qa.chunking import chunk_spans, context_text, lead, list_parents, passages_of, split_sentences
+from qa.ingest import read_document
+from tests.conftest import REPORT
+
+REPORT_DOC = read_document(REPORT)
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+# ------------------------------------------------------------------------------ sentences
+
+
+def test_chinese_sentence_ends_with_closing_quotes_and_brackets_kept():
+    text = "他说：“好。”然后走了！真的吗？是的；好……完了（见附件。）最后"
+    assert _sentences(text) == ["他说：“好。”", "然后走了！", "真的吗？", "是的；", "好……", "完了（见附件。）", "最后"]
+
+
+def test_runs_of_end_marks_stay_together():
+    assert _sentences("真的吗？！当然。。。好") == ["真的吗？！", "当然。。。", "好"]
+
+
+def test_english_sentences_split_but_decimals_do_not():
+    text = "GDP grew 2.1 percent. Then it fell! Why? Because 4.6 is less."
+    assert _sentences(text) == ["GDP grew 2.1 percent. ", "Then it fell! ", "Why? ", "Because 4.6 is less."]
+
+
+def test_decimals_inside_chinese_are_not_sentence_ends():
+    text = "累计完结2.1亿吨粗钢产能和4.6万余台锅炉改造。下一句。"
+    assert _sentences(text) == ["累计完结2.1亿吨粗钢产能和4.6万余台锅炉改造。", "下一句。"]
+
+
+def test_sentences_cover_the_text_exactly():
+    for p in REPORT_DOC.paragraphs:
+        spans = split_sentences(p.text)
+        assert spans[0][0] == 0 and spans[-1][1] == len(p.text)
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert all(p.text[s:e].strip() for s, e in spans)
+
+
+def test_report_paragraph_15_is_one_sentence_and_9_has_many():
+    assert len(split_sentences(REPORT_DOC.paragraphs[14].text)) == 1
+    assert len(split_sentences(REPORT_DOC.paragraphs[8].text)) >= 8
+
+
+# ------------------------------------------------------------------------------ chunks
+
+SYNTHETIC = [
+    "短句。",
+    "没有任何句末标点的一段很长的文字" * 30,  # unsplittable: hard cuts
+    "逗号，" * 120 + "结束。",  # one long sentence, soft cuts at commas
+    "First sentence here. Second one follows! A third? " * 12,
+    "混合 English 与中文。数字 2.1 亿吨不拆开。" * 15,
+    "他说：“好。”" * 40,
+]
+
+
+def _random_texts(n: int = 30) -> list[str]:
+    rng = random.Random(1234)
+    alphabet = list("生态环境保护工作会议指出要加强") + ["。", "，", "！", "？", "；", "”", "）", " ", ".", "2", "a"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 700))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("max_chars", [20, 50, 120, 200, 400])
+@pytest.mark.parametrize("overlap", [0, 1, 2])
+def test_chunks_map_back_exactly_and_respect_max_chars(max_chars, overlap):
+    texts = [p.text for p in REPORT_DOC.paragraphs] + SYNTHETIC + _random_texts()
+    for text in texts:
+        spans = chunk_spans(text, max_chars, overlap)
+        assert spans, text
+        assert spans[0][0] == 0 and spans[-1][1] == len(text)  # nothing lost at either end
+        covered = set()
+        for s, e in spans:
+            assert 0 <= s < e <= len(text)
+            assert e - s <= max_chars, (max_chars, text[s:e])
+            covered.update(range(s, e))
+        assert covered == set(range(len(text)))  # every character is in some chunk
+        starts = [s for s, _ in spans]
+        assert starts == sorted(set(starts))  # strictly advancing
+
+
+@pytest.mark.parametrize("max_chars", [60, 200])
+def test_passages_keep_paragraph_numbers_and_exact_offsets(max_chars):
+    passages = passages_of(REPORT_DOC, max_chars, 1, first_id=5)
+    by_number = {p.number: p.text for p in REPORT_DOC.paragraphs}
+    assert [p.id for p in passages] == list(range(5, 5 + len(passages)))
+    content = {p.number for p in REPORT_DOC.paragraphs if not getattr(p, "boilerplate", False)}
+    assert set(range(2, 26)) <= content  # only the greeting/comment lines may be boilerplate
+    assert {p.paragraph for p in passages} == content
+    for p in passages:
+        assert p.text == by_number[p.paragraph][p.start:p.end]
+        assert p.doc == REPORT.name and p.title == REPORT_DOC.title
+    assert len(passages) > 26  # long paragraphs were split
+
+
+def test_chunks_end_on_sentence_boundaries_when_sentences_fit():
+    text = REPORT_DOC.paragraphs[9].text  # paragraph 10: many sentences, each < 200 chars
+    bounds = {e for _, e in split_sentences(text)} | {0}
+    for s, e in chunk_spans(text, 200, 1):
+        assert s in bounds  # starts where a sentence starts
+        assert e in bounds
+
+
+def test_short_paragraph_is_one_chunk():
+    assert chunk_spans("会议确认,2023年要抓好以下要点使命。", 200) == [(0, 20)]
+
+
+def test_overlap_shares_a_sentence_between_neighbours():
+    text = "".join(f"第{i}句话写在这里。" for i in range(1, 13))  # 12 sentences of 8 chars
+    no = chunk_spans(text, 32, 0)
+    one = chunk_spans(text, 32, 1)
+    assert all(a[1] == b[0] for a, b in zip(no, no[1:]))  # overlap 0: chunks touch
+    assert all(b[0] < a[1] for a, b in zip(one, one[1:]))  # overlap 1: chunks overlap
+    for a, b in zip(one, one[1:]):
+        shared = text[b[0]:a[1]]
+        assert len(split_sentences(shared)) == 1 and shared.endswith("。")
+    assert len(one) > len(no)
+
+
+def test_unsplittable_piece_is_cut_hard_at_max_chars():
+    text = "无标点" * 50
+    spans = chunk_spans(text, 40, 1)
+    assert all(e - s <= 40 for s, e in spans)
+    assert "".join(text[s:e] for s, e in chunk_spans(text, 40, 0)) == text
+
+
+# ------------------------------------------------------------------------------ list structure
+
+
+def test_list_parents_on_the_report():
+    parents = list_parents([p.text for p in REPORT_DOC.paragraphs])
+    expected = {n: None for n in range(1, 27)}
+    expected.update({9: 8, 10: 8, 11: 8})
+    expected.update({n: 15 for n in range(16, 23)})
+    assert {n: parents[n - 1] for n in range(1, 27)} == expected
+
+
+def test_list_parents_synthetic_markers():
+    texts = ["引言如下：", "（一）第一项。", "（二）第二项。", "正文。", "1. 甲", "2、乙", "结尾。", "首先做这个。", "其次做那个。"]
+    assert list_parents(texts) == [None, 1, 1, None, 4, 4, None, 7, 7]
+
+
+def test_list_starting_at_the_first_paragraph_has_no_parent():
+    assert list_parents(["一是这个。", "二是那个。"]) == [None, None]
+
+
+def test_decimal_number_is_not_a_list_item():
+    assert list_parents(["引言。", "2.1亿吨粗钢产能完成改造。"]) == [None, None]
+
+
+def test_context_text_has_title_list_intro_and_paragraph_lead():
+    passages = passages_of(REPORT_DOC, 200, 1)
+    by_number = {p.number: p.text for p in REPORT_DOC.paragraphs}
+    later = next(p for p in passages if p.paragraph == 10 and p.start > 0)
+    ctx = context_text(later, by_number)
+    lines = ctx.split("\n")
+    assert lines[0] == REPORT_DOC.title
+    assert lines[1] == lead(by_number[8])  # the intro of the list 9-11
+    assert lines[2] == lead(by_number[10])  # the item's own first sentence
+    assert lines[-1] == later.text
+    first = next(p for p in passages if p.paragraph == 2)
+    assert context_text(first, by_number) == f"{REPORT_DOC.title}\n{first.text}"

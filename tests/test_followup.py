@@ -1,0 +1,62 @@
+"""Follow-up questions: which lean on the conversation, and how they are rewritten."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.followup import is_followup, resolve
+
+TASKS = "2023年生态环境保护的重点任务有哪些？"
+
+
+@pytest.mark.parametrize("q", ["那核安全方面呢？", "那2023年呢？", "第六项呢？", "What about nuclear safety?",
+                               "固体废物呢？", "还有大气污染防治方面呢？", "他们是谁？", "And the second one?"])
+def test_followups_are_recognized(q):
+    assert is_followup(q)
+
+
+@pytest.mark.parametrize("q", [TASKS, "全国完成了多少座尾矿库环境风险排查？", "2023年的重点任务有哪些？",
+                               "谁主持了开幕会？", "Who chaired the opening session of the meeting?",
+                               "How many tailings ponds were screened for environmental risks?"])
+def test_standalone_questions_are_not_followups(q):
+    assert not is_followup(q)
+
+
+@pytest.mark.parametrize("q", [TASKS, "全国完成了多少座尾矿库环境风险排查？", "Who chaired the opening session of the meeting?"])
+def test_standalone_questions_stay_unchanged_with_history(q):
+    assert resolve(q, ["会议在哪里举行？"]) == q
+    assert resolve(f"  {q} ", []) == q
+
+
+def test_topic_followup_takes_the_previous_question():
+    assert resolve("那核安全方面呢？", [TASKS]) == "核安全 2023年生态环境保护的重点任务有哪些？"
+
+
+def test_year_followup_replaces_the_year():
+    out = resolve("那2023年呢？", ["2022年取得了哪些成绩？"])
+    assert "2023年" in out and "2022" not in out and "取得了哪些成绩" in out
+
+
+def test_ordinal_followup_keeps_the_list_question():
+    out = resolve("第六项呢？", [TASKS])
+    assert out.startswith("第六项") and "重点任务" in out
+
+
+def test_english_followup():
+    out = resolve("What about nuclear safety?", [TASKS])
+    assert out.startswith("nuclear safety") and TASKS in out
+
+
+def test_followup_without_history_is_the_question_itself():
+    assert resolve("那核安全方面呢？", []) == "那核安全方面呢？"
+    assert resolve("那核安全方面呢？", ["", "   "]) == "那核安全方面呢？"
+
+
+def test_chained_followups_resolve_through_the_history():
+    out = resolve("第六项呢？", [TASKS, "那核安全方面呢？"])
+    assert out.startswith("第六项") and "重点任务" in out
+
+
+def test_only_the_latest_question_is_used():
+    out = resolve("那核安全方面呢？", ["谁主持了开幕会？", TASKS])
+    assert "主持" not in out and "重点任务" in out

@@ -1,8 +1,8 @@
 """Settings: one frozen object, read from QA_* environment variables and CLI flags, passed explicitly.
 
 Every threshold and weight lives here with the reason for its value next to it; the
-retrieval ones were calibrated on eval/dev.jsonl with `python bench/calibrate.py` (see
-docs/retrieval.md), never on eval/test.jsonl.
+abstention model and threshold live in qa/data/abstention.json, fitted on eval/dev.jsonl by
+`python bench/calibrate.py` (never on eval/test.jsonl); see docs/retrieval.md.
 """
 
 from __future__ import annotations
@@ -43,9 +43,7 @@ class Settings:
     rrf_k: int = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009 default)
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
-    # Abstention: see qa/abstain.py and eval/calibration.json for how these were chosen.
-    min_confidence: float = 0.5
-
+    
     # Answer composition.
     max_sentences: int = 4  # sentences in the extractive answer
     max_question_chars: int = 1000

@@ -65,17 +65,22 @@ class QAService:
         return state
 
     def _open(self):
-        from qa import store
+        from qa import lexicon, store
         from qa.retrieval import Retriever
 
         from qa.errors import IndexCorruptError
 
         # Check the index on disk first: a missing or damaged index should not cost a model load.
         index = store.load(self.settings.index_dir, model=self.embedder.name)
+        if index.manifest.get("lexicon") != lexicon.version():
+            raise IndexCorruptError(
+                f"{self.settings.index_dir}/ was built with another version of the variant lexicon "
+                f"(qa/data/zh_variants.tsv changed); rebuild with: qa build --index {self.settings.index_dir}")
         if index.vectors.d != self.embedder.dim:
             raise IndexCorruptError(
                 f"{self.settings.index_dir}/ holds {index.vectors.d}-dim vectors but the model gives "
                 f"{self.embedder.dim}; rebuild with: qa build --index {self.settings.index_dir}")
+        abstain.warm_up()
         return index, Retriever(index, self.embedder, self.settings)
 
     # -- questions -----------------------------------------------------------------------

@@ -1,0 +1,337 @@
+"""The Gradio UI (chat with cited passages, document management) and `qa serve`.
+
+No retrieval logic here: every question goes to `QAService.ask`, every corpus change to the
+service. Gradio, FastAPI and uvicorn are imported inside functions so `import qa.app` is cheap.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import socket
+import sys
+import time
+from pathlib import Path
+
+from qa import ui_render as ui
+from qa.errors import BadInputError, QAError
+
+STATIC = Path(__file__).parent / "static"
+TITLE = "文档问答 · Document Q&A"
+EXAMPLES = (
+    "2023年生态环境保护的重点任务有哪些？",
+    "全国完成了多少座尾矿库环境风险排查？",
+    "谁作了工作报告？",
+    "What are the key tasks for 2023?",
+)
+# Bundled/system fonts only: a web font from elsewhere stalls first paint when offline.
+FONTS = ("PingFang SC", "Hiragino Sans GB", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
+         "Microsoft YaHei", "WenQuanYi Micro Hei", "ui-sans-serif", "system-ui", "sans-serif")
+MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Noto Sans Mono CJK SC", "monospace")
+SEARCHING = "正在查找… / Searching…"
+STREAM_DELAY = 0.04  # seconds between streamed sentences: reads as typing without slowing answers
+ADD, REPLACE = "add", "replace"
+IDLE = "上传文件或粘贴文本，然后“保存并重建索引”；重建期间问答继续使用当前索引。/ Upload or paste, then Save & rebuild; chat keeps answering from the current index meanwhile."
+
+
+def offline_env() -> None:
+    """Turn off everything in Gradio and the HF hub client that would call out to the internet."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+_UNESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _text_of(content) -> str:
+    """Return the text of a chat message's content (a string, or a list of blocks in Gradio 6)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return "".join(_text_of(c) for c in content)
+    return ""
+
+
+def history_of(messages) -> list[str]:
+    """Return the user questions of a conversation, oldest first, as the user typed them."""
+    out = []
+    for m in messages or ():
+        role = m.get("role") if isinstance(m, dict) else getattr(m, "role", None)
+        content = m.get("content") if isinstance(m, dict) else getattr(m, "content", None)
+        if role == "user":
+            text = html.unescape(_UNESCAPE.sub(r"\1", _text_of(content))).strip()
+            if text:
+                out.append(text)
+    return out
+
+
+def make_respond(service, delay: float = STREAM_DELAY):
+    """Return the chat handler: (question, messages, turns) -> streams (textbox, messages, panel, turns)."""
+    import gradio as gr
+
+    def respond(question, messages, turns):
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        history = history_of(messages)
+        asked = [*(messages or []), {"role": "user", "content": ui.md_escape(question)}]
+
+        def reply(content):  # a new list each time: Gradio diffs what it sent against what comes next
+            return [*asked, {"role": "assistant", "content": content}]
+
+        yield "", reply(SEARCHING), gr.skip(), gr.skip()
+        try:
+            answer = service.ask(question, history)
+        except QAError as err:
+            yield "", reply(ui.md_escape(f"出错了 / Error: {err}")), gr.skip(), gr.skip()
+            return
+        data = answer.to_json()
+        # One recorded turn per answer shown: a cleared chat (or an API client sending a shorter
+        # conversation) drops the stale ones, so marker ids and panel sections stay in step.
+        shown = sum(1 for m in messages or () if (m.get("role") if isinstance(m, dict) else getattr(m, "role", "")) == "assistant")
+        turns = [*(turns or [])[:shown], data]
+        panel = ui.panel_html(turns)
+        known = {int(c["n"]) for c in data["citations"]} if answer.found else set()
+        pieces, text = ui.stream_pieces(answer.answer) or [""], ""
+        for i, piece in enumerate(pieces):
+            text += piece
+            last = i == len(pieces) - 1
+            # The panel goes out with the first piece (the markers need it) and again, unchanged, with
+            # the last, which is what API clients get; in between, redrawing would reset its scroll.
+            yield "", reply(ui.answer_markdown(text, len(turns), known)), panel if i == 0 or last else gr.skip(), turns
+            if not last:
+                time.sleep(delay)
+
+    return respond
+
+
+class DocsHandlers:
+    """The Documents tab's actions; each returns (status, table, health, remove-choices, ...)."""
+
+    HEADERS = ["文件 / File", "标题 / Title", "段落 / Paras", "片段 / Chunks", "索引时间 / Indexed"]
+
+    def __init__(self, service):
+        self.service = service
+
+    def table(self) -> list[list]:
+        return [[d.get("name", ""), d.get("title", ""), d.get("paragraphs", 0), d.get("passages", 0),
+                 ui.local_time(d.get("indexed_at"))] for d in self.service.documents()]
+
+    def refresh(self):
+        """Return (table, health line, remove dropdown) for the current index."""
+        import gradio as gr
+
+        try:
+            rows = self.table()
+        except QAError:
+            rows = []
+        names = [r[0] for r in rows]
+        return rows, ui.header_html(self.service.health()), gr.update(choices=names, value=None)
+
+    def _rebuild(self, progress, rollback=()) -> str:
+        """Rebuild the index with progress; return a status line. Chat keeps using the old index meanwhile."""
+        start = time.monotonic()
+        self.service.rebuild(progress=lambda f, msg="": progress(float(f), desc=str(msg or "")), rollback=rollback)
+        h = self.service.health()
+        return (f"索引已重建：{h.get('documents', 0)} 个文档，{h.get('passages', 0)} 个片段，"
+                f"用时 {time.monotonic() - start:.1f} 秒。/ Index rebuilt.")
+
+    def add(self, files, title, text, mode, progress):
+        """Store uploaded files and pasted text, then rebuild; on any failure the corpus is left as it was."""
+        import gradio as gr
+
+        keep = (gr.skip(), gr.skip(), gr.skip())  # the inputs stay as they were, so nothing typed is lost
+        files, title, text = files or [], (title or "").strip(), text or ""
+        if not files and not text.strip():
+            msg = ("粘贴的文本是空的 / the pasted text is empty" if title
+                   else "请先上传文件或粘贴文本 / nothing to add: upload a .txt/.md file or paste text")
+            return (ui.status_html(msg, ok=False), *keep, *self._skip3())
+        data_dir = Path(self.service.settings.data_dir)
+        before = set(p.name for p in data_dir.glob("*")) if data_dir.is_dir() else set()
+        moved = self.service.clear_documents() if mode == REPLACE else []
+        saved = []
+        try:
+            for path in files:
+                saved.append(self.service.save_upload(Path(path).name, Path(path).read_bytes()))
+            if text.strip():
+                saved.append(self.service.save_text(title, text))
+        except (QAError, OSError) as err:
+            self._undo(saved, before, moved)
+            return (ui.status_html(f"未添加任何内容 / Nothing was added: {err}", ok=False), *keep, *self._skip3())
+        try:
+            new = [data_dir / name for name in saved if name not in before or mode == REPLACE]
+            msg = self._rebuild(progress, rollback=new)
+        except QAError as err:
+            self.service.restore_documents(moved)
+            return (ui.status_html(f"重建失败，旧索引继续服务 / Rebuild failed, the previous index keeps serving: {err}",
+                                   ok=False), *keep, *self.refresh())
+        return (ui.status_html(f"已添加 / Added: {'、'.join(saved)}。{msg}", ok=True), None, "", "", *self.refresh())
+
+    def _undo(self, saved, before, moved) -> None:
+        """Delete the files this attempt added and put back the ones a replace moved aside."""
+        for name in saved:
+            if name not in before or moved:
+                try:
+                    self.service.remove_document(name)
+                except QAError:
+                    pass
+        self.service.restore_documents(moved)
+
+    def rebuild(self, progress):
+        try:
+            return ui.status_html(self._rebuild(progress), ok=True), *self.refresh()
+        except QAError as err:
+            return ui.status_html(f"重建失败，旧索引继续服务 / Rebuild failed, the previous index keeps serving: {err}", ok=False), *self.refresh()
+
+    def remove(self, name, progress):
+        if not name:
+            return ui.status_html("请先选择要删除的文档 / choose a document to remove first", ok=False), *self._skip3()
+        try:
+            self.service.remove_document(name)
+            msg = self._rebuild(progress)
+        except QAError as err:
+            return ui.status_html(f"删除失败 / Could not remove {name}: {err}", ok=False), *self.refresh()
+        return ui.status_html(f"已删除 / Removed: {name}。{msg}", ok=True), *self.refresh()
+
+    @staticmethod
+    def _skip3():
+        import gradio as gr
+
+        return gr.skip(), gr.skip(), gr.skip()
+
+
+def build_blocks(service):
+    """Build the Gradio Blocks: a Chat tab and a Documents tab, wired to `service`."""
+    offline_env()
+    import gradio as gr
+
+    respond = make_respond(service)
+    docs = DocsHandlers(service)
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        health = gr.HTML(ui.header_html(None), elem_id="app-head")
+        turns = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("问答 / Chat", id="chat"):
+                with gr.Row(equal_height=False, elem_id="chat-row"):
+                    with gr.Column(scale=3, min_width=300):
+                        chatbot = gr.Chatbot(
+                            label="对话 / Chat", elem_id="chat", height="var(--qa-chat-h)", latex_delimiters=[],
+                            feedback_options=None, buttons=["copy"], show_label=False,
+                            placeholder="向文档提问，回答里的 [n] 指向右侧的原文段落。<br>Ask the documents; each [n] points to its passage.")
+                        with gr.Row(elem_id="ask-row"):
+                            question = gr.Textbox(placeholder="输入问题，按回车发送 / Ask a question, press Enter",
+                                                  show_label=False, scale=8, container=False, elem_id="question", max_lines=4)
+                            send = gr.Button("提问 / Ask", variant="primary", scale=1, min_width=96, elem_id="send")
+                        with gr.Row(elem_id="examples"):
+                            gr.HTML('<span class="examples-label">试试 / Try:</span>', elem_classes="examples-label-wrap")
+                            example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes="example") for q in EXAMPLES]
+                            new_chat = gr.Button("新对话 / New conversation", size="sm", elem_id="new-chat")
+                    with gr.Column(scale=2, min_width=280):
+                        panel = gr.HTML(ui.panel_html([]), elem_id="cites", padding=False)
+            with gr.Tab("文档 / Documents", id="docs"):
+                # Progress and results of every corpus action show here, above both columns.
+                status = gr.HTML(ui.status_html(IDLE, ok=None), elem_id="doc-status", min_height=52)
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        table = gr.Dataframe(headers=DocsHandlers.HEADERS, interactive=False, wrap=True, max_height=320,
+                                             column_widths=["28%", "34%", "10%", "10%", "18%"],
+                                             label="已索引的文档 / Indexed documents", elem_id="doc-table")
+                        with gr.Row(equal_height=True):
+                            to_remove = gr.Dropdown(label="删除文档 / Remove a document", choices=[], scale=3, elem_id="remove-doc",
+                                                    info="删除后自动重建索引 / the index is rebuilt afterwards")
+                            remove = gr.Button("删除 / Remove", variant="stop", scale=1, min_width=100, elem_id="remove")
+                        rebuild = gr.Button("重建索引 / Rebuild index", elem_id="rebuild")
+                    with gr.Column(scale=2, min_width=300):
+                        files = gr.File(label="上传文件 / Upload files (.txt, .md)", file_count="multiple", height=120,
+                                        elem_id="upload")
+                        title = gr.Textbox(label="或粘贴文本：标题 / Or paste text: title", elem_id="paste-title")
+                        text = gr.Textbox(label="正文 / Text", lines=4, max_lines=12, elem_id="paste-text")
+                        mode = gr.Radio([("添加到语料库 / Add to corpus", ADD), ("替换整个语料库 / Replace corpus", REPLACE)],
+                                        value=ADD, show_label=False, elem_id="mode")
+                        add = gr.Button("保存并重建索引 / Save & rebuild", variant="primary", elem_id="add")
+
+        chat_io = dict(outputs=[question, chatbot, panel, turns], show_progress="hidden", concurrency_id="chat")
+        question.submit(respond, [question, chatbot, turns], api_name="chat", **chat_io)
+        send.click(respond, [question, chatbot, turns], api_visibility="private", **chat_io)
+        for b in example_buttons:
+            b.click(respond, [b, chatbot, turns], api_visibility="private", **chat_io)
+        new_chat.click(lambda: ("", [], ui.panel_html([]), []), None, [question, chatbot, panel, turns],
+                       api_visibility="private", show_progress="hidden")
+
+        listing = [table, health, to_remove]
+        corpus = dict(concurrency_id="corpus", concurrency_limit=1, show_progress_on=[status])
+        add.click(lambda f, t, x, m, progress=gr.Progress(): docs.add(f, t, x, m, progress), [files, title, text, mode],
+                  [status, files, title, text, *listing], api_name="add_documents", **corpus)
+        rebuild.click(lambda progress=gr.Progress(): docs.rebuild(progress), None, [status, *listing], api_name="rebuild", **corpus)
+        remove.click(lambda n, progress=gr.Progress(): docs.remove(n, progress), [to_remove], [status, *listing],
+                     api_name="remove_document", **corpus)
+        chatbot.clear(lambda: (ui.panel_html([]), []), None, [panel, turns], api_visibility="private", show_progress="hidden")
+        demo.load(docs.refresh, None, listing, api_visibility="private", show_progress="hidden")
+    return demo
+
+
+def theme():
+    """Return a theme with system CJK fonts and no font downloads."""
+    import gradio as gr
+
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=list(FONTS), font_mono=list(MONO))
+
+
+def create_app(service):
+    """Return a FastAPI app: /api/ask and /healthz, and the Gradio UI mounted at "/"."""
+    offline_env()
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from qa.api import add_routes
+
+    app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
+    add_routes(app, service)  # before the mount at "/", which would otherwise catch these paths
+    return gr.mount_gradio_app(
+        app, build_blocks(service), path="/", ssr_mode=False, theme=theme(), footer_links=["api"],
+        css=(STATIC / "app.css").read_text(encoding="utf-8"), js=(STATIC / "app.js").read_text(encoding="utf-8"),
+    )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail early with a clear message when the port is taken (uvicorn's own error is a stack of logs)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            raise BadInputError(f"cannot listen on {host}:{port} ({err.strerror}); pass another --port or stop the other server") from None
+
+
+def _console_progress():
+    """Return a progress(fraction, message) callback that draws one updating line on stderr."""
+    def progress(fraction: float, message: str = "") -> None:
+        bar = "█" * int(24 * max(0.0, min(1.0, fraction)))
+        sys.stderr.write(f"\r[{bar:<24}] {fraction:4.0%} {message[:60]:<60}")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return progress
+
+
+def serve(settings) -> None:
+    """Ensure the index (building it from data_dir if missing), load the model once, and serve the app."""
+    offline_env()
+    import uvicorn
+
+    from qa.service import QAService
+
+    _check_port(settings.host, settings.port)
+    start = time.monotonic()
+    service = QAService(settings)
+    service.ensure_index(progress=_console_progress())
+    service.ask(EXAMPLES[0])  # load the model now, so the first user question is answered at full speed
+    app = create_app(service)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"就绪 / Ready in {time.monotonic() - start:.1f}s: http://{host}:{settings.port}", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,186 @@
+"""Pure rendering for the chat UI: answers -> chat Markdown with [n] links, citations -> HTML.
+
+Everything that came from a document or a user is escaped here before any markup is added:
+passage text may contain `<script>` or `<img onerror=...>`, and the UI renders HTML as is.
+Citations arrive as `Answer.to_json()` dicts (the same shape `qa ask --json` prints), so the
+UI can keep them in session state and the API and UI share one shape.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+MARKER = re.compile(r"\[(\d+)\]")
+# A streamed piece ends after a sentence's closing punctuation and any markers that follow it.
+_PIECE = re.compile(
+    r".+?(?:(?:[。！？!?；;…]+|\.(?=\s|$|\[))[”’」』）)\"']*(?:\s*\[\d+\])*|\[\d+\](?:\s*\[\d+\])*)\s*|.+$", re.S
+)
+
+# Characters Markdown would interpret; backslash-escaping any ASCII punctuation is valid CommonMark.
+_MD_PUNCT = set("\\`*_{}[]()#+-.!|~:$")
+_HTML_CHARS = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#x27;"}
+
+NOT_AN_ANSWER = "不是答案 / 仅供参考 (nearest passages, not an answer)"
+EMPTY_PANEL = (
+    '<div class="cites-empty"><p>提问后，回答所依据的原文段落会显示在这里。</p>'
+    "<p>The passages each answer cites appear here.</p></div>"
+)
+
+
+def md_escape(text: str) -> str:
+    """Escape text so a Markdown renderer that also passes HTML shows it literally."""
+    out = []
+    for ch in text:
+        if ch in _HTML_CHARS:
+            out.append(_HTML_CHARS[ch])
+        elif ch in _MD_PUNCT:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def cite_id(turn: int, n: int) -> str:
+    """Return the element id of citation n of a conversation turn."""
+    return f"cite-{turn}-{n}"
+
+
+def marker_link(turn: int, n: int) -> str:
+    """Return the clickable [n] marker that brings citation n of `turn` into view."""
+    return f'<a class="cite-ref" href="#{cite_id(turn, n)}" title="查看出处 / show source">[{n}]</a>'
+
+
+def answer_markdown(text: str, turn: int, known: set[int] | frozenset[int] = frozenset()) -> str:
+    """Render answer text for the chat: escaped, with markers of known citations as links."""
+    parts = []
+    last = 0
+    for m in MARKER.finditer(text):
+        parts.append(md_escape(text[last : m.start()]))
+        n = int(m.group(1))
+        parts.append(marker_link(turn, n) if n in known else md_escape(m.group(0)))
+        last = m.end()
+    parts.append(md_escape(text[last:]))
+    return "".join(parts)
+
+
+def stream_pieces(text: str) -> list[str]:
+    """Split answer text into sentence-sized pieces (each with its markers) to stream one by one."""
+    pieces = [m.group(0) for m in _PIECE.finditer(text) if m.group(0)]
+    assert "".join(pieces) == text, "pieces must rebuild the text exactly"
+    return pieces
+
+
+def highlight(text: str, spans) -> str:
+    """Escape text and wrap the given (start, end) spans in <mark>; overlapping spans merge."""
+    clean = []
+    for start, end in sorted((max(0, int(s)), min(len(text), int(e))) for s, e in spans):
+        if start >= end:
+            continue
+        if clean and start <= clean[-1][1]:
+            clean[-1] = (clean[-1][0], max(clean[-1][1], end))
+        else:
+            clean.append((start, end))
+    out, pos = [], 0
+    for start, end in clean:
+        out.append(html.escape(text[pos:start]))
+        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _spans_of(citation: dict) -> list:
+    """Return the citation's spans, or find its highlight sentences in the text when spans are missing."""
+    spans = citation.get("spans")
+    if spans:
+        return spans
+    text, found = citation.get("text", ""), []
+    for h in citation.get("highlights") or ():
+        i = text.find(h) if h else -1
+        if i >= 0:
+            found.append((i, i + len(h)))
+    return found
+
+
+def citation_html(citation: dict, turn: int, found: bool) -> str:
+    """Render one cited passage: [n], document, paragraph number, score, highlighted text."""
+    n = int(citation["n"])
+    doc = html.escape(str(citation.get("doc", "")))
+    title = html.escape(str(citation.get("title") or ""))
+    para = int(citation.get("paragraph", 0))
+    score = float(citation.get("score", 0.0))
+    label = f"[{n}]" if found else f"参考 {n}"
+    source = f"{title} · {doc}" if title and title != doc else doc
+    body = highlight(citation.get("text", ""), _spans_of(citation) if found else ())
+    return (
+        f'<article class="cite{"" if found else " cite-nearest"}" id="{cite_id(turn, n)}" '
+        f'data-n="{n}" data-doc="{doc}" data-paragraph="{para}">'
+        f'<header><span class="cite-n">{label}</span><span class="cite-para">第 {para} 段</span>'
+        f'<span class="cite-score" title="相关度 / relevance score">相关度 {score:.2f}</span></header>'
+        f'<div class="cite-source">{source}</div>'
+        f'<p class="cite-text">{body}</p></article>'
+    )
+
+
+def turn_html(answer: dict, turn: int, latest: bool) -> str:
+    """Render the citations of one answer; older turns are collapsed under their question."""
+    found = bool(answer.get("found"))
+    cites = "".join(citation_html(c, turn, found) for c in answer.get("citations") or ())
+    if not answer.get("citations"):
+        cites = '<p class="cites-none">没有找到相关段落 / No related passages.</p>'
+    banner = "" if found else f'<p class="cites-banner">{NOT_AN_ANSWER}</p>'
+    question = str(answer.get("question", ""))
+    query = str(answer.get("query") or question)
+    # A follow-up is searched together with the conversation; show how it was understood.
+    understood = "" if query.strip() == question.strip() else f'<p class="turn-query">按上下文理解为 / Searched as: {html.escape(query)}</p>'
+    return (
+        f'<details class="turn" id="turn-{turn}" data-turn="{turn}" data-found="{str(found).lower()}" '
+        f'data-query="{html.escape(query)}"{" open" if latest else ""}>'
+        f'<summary><span class="turn-label">{"本次回答的出处" if latest else "之前的问题"}</span>'
+        f'<span class="turn-q">{html.escape(question)}</span></summary>{understood}{banner}{cites}</details>'
+    )
+
+
+def panel_html(turns: list[dict]) -> str:
+    """Render the sources panel: the latest answer's passages open, earlier answers collapsed below."""
+    if not turns:
+        return f'<div class="cites-panel">{EMPTY_PANEL}</div>'
+    blocks = [turn_html(a, i + 1, latest=(i == len(turns) - 1)) for i, a in reversed(list(enumerate(turns)))]
+    return f'<div class="cites-panel" data-turns="{len(turns)}">{"".join(blocks)}</div>'
+
+
+def status_html(message: str, ok: bool | None) -> str:
+    """Render a one-line result (ok), error (not ok) or hint (None) for the Documents tab."""
+    kind = {True: "ok", False: "error", None: "idle"}[ok]
+    return f'<div class="status status-{kind}" role="{"alert" if ok is False else "status"}">{html.escape(message)}</div>'
+
+
+def local_time(stamp) -> str:
+    """Show an ISO timestamp as local 'YYYY-MM-DD HH:MM'; anything unparsable is shown as is."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(stamp)).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return "" if stamp is None else str(stamp)
+
+
+def header_html(health: dict | None) -> str:
+    """Render the title bar with the index summary (documents, passages, model, build time)."""
+    if health is None:
+        summary = ""
+    elif not health.get("ok"):
+        err = health.get("error") or "索引不可用 / index unavailable"
+        summary = f'<p class="health health-bad">⚠ {html.escape(str(err))}</p>'
+    else:
+        summary = (
+            f'<p class="health">已索引 {int(health.get("documents", 0))} 个文档 · '
+            f'{int(health.get("passages", 0))} 个片段 · 模型 {html.escape(str(health.get("model", "")))}'
+            f' · 建于 {html.escape(local_time(health.get("built_at")))}</p>'
+        )
+    return (
+        '<header class="app-head"><div class="app-title"><h1>文档问答 <span>Document Q&amp;A</span></h1>'
+        '<p class="tagline">离线运行，每句回答都标出原文出处 · Runs offline; every sentence cites its source</p></div>'
+        f"{summary}</header>"
+    )

@@ -329,8 +329,13 @@ def serve(settings) -> None:
     _check_port(settings.host, settings.port)
     start = time.monotonic()
     service = QAService(settings)
-    service.ensure_index(progress=_console_progress())
-    service.ask(EXAMPLES[0])  # load the model now, so the first user question is answered at full speed
+    try:
+        service.ensure_index(progress=_console_progress())
+        service.ask(EXAMPLES[0])  # load the model now, so the first user question is answered at full speed
+    except QAError as err:
+        # Serve anyway: the page shows the problem, and its Documents tab can add files and rebuild.
+        print(f"警告 / Warning: {err}\n界面照常启动，可在“文档 / Documents”页修复。/ "
+              "Serving anyway; fix it from the Documents tab.", file=sys.stderr, flush=True)
     app = create_app(service)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"就绪 / Ready in {time.monotonic() - start:.1f}s: http://{host}:{settings.port}", flush=True)

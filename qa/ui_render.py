@@ -21,6 +21,8 @@ _PIECE = re.compile(
 _MD_PUNCT = set("\\`*_{}[]()#+-.!|~:$")
 _HTML_CHARS = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#x27;"}
 
+# Characters of context kept beside a highlighted sentence before the rest of a long paragraph folds.
+FOLD_CONTEXT = 60
 NOT_AN_ANSWER = "不是答案 / 仅供参考 (nearest passages, not an answer)"
 EMPTY_PANEL = (
     '<div class="cites-empty"><p>提问后，回答所依据的原文段落会显示在这里。</p>'
@@ -71,22 +73,61 @@ def stream_pieces(text: str) -> list[str]:
     return pieces
 
 
-def highlight(text: str, spans) -> str:
-    """Escape text and wrap the given (start, end) spans in <mark>; overlapping spans merge."""
-    clean = []
-    for start, end in sorted((max(0, int(s)), min(len(text), int(e))) for s, e in spans):
+def _merge(spans, length: int) -> list[tuple[int, int]]:
+    """Clip spans to [0, length], drop empty ones, merge overlapping or touching ones."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, int(s)), min(length, int(e))) for s, e in spans):
         if start >= end:
             continue
-        if clean and start <= clean[-1][1]:
-            clean[-1] = (clean[-1][0], max(clean[-1][1], end))
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
-            clean.append((start, end))
-    out, pos = [], 0
-    for start, end in clean:
-        out.append(html.escape(text[pos:start]))
-        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+            merged.append((start, end))
+    return merged
+
+
+_BREAK = re.compile(r"[。！？；，、;,!?]")
+
+
+def _folds(text: str, marks: list[tuple[int, int]], context: int, lead: int, min_fold: int) -> list[tuple[int, int]]:
+    """Stretches of unhighlighted text to hide: all but about `context` characters beside each
+    highlight (or the first `lead` when nothing is highlighted), cut at punctuation where it can
+    be, and only where at least `min_fold` characters would go."""
+    length = len(text)
+    if not marks:
+        return [(lead, length)] if length - lead >= min_fold else []
+    folds, pos = [], 0
+    for start, end in [*marks, (length, length)]:
+        left = pos + (context if pos > 0 else 0)
+        right = start - (context if start < length else 0)
+        if right - left >= min_fold:
+            shown_after = list(_BREAK.finditer(text, pos, left))  # context after a highlight ends at a break
+            left = shown_after[-1].end() if shown_after and pos > 0 else left
+            shown_before = _BREAK.search(text, right, start)  # context before one starts after a break
+            right = shown_before.end() if shown_before and start < length else right
+            folds.append((left, right))
         pos = end
-    out.append(html.escape(text[pos:]))
+    return folds
+
+
+def highlight(text: str, spans, context: int | None = None, lead: int = 120, min_fold: int = 30) -> str:
+    """Escape text and wrap the given (start, end) spans in <mark>; overlapping spans merge.
+
+    With `context`, long unhighlighted stretches are wrapped in <span class="fold"> (after a
+    "…"), so a long paragraph shows its highlighted sentences first and expands on request.
+    """
+    marks = _merge(spans, len(text))
+    folds = _folds(text, marks, context, lead, min_fold) if context is not None else []
+    cuts = sorted({0, len(text), *(p for r in marks + folds for p in r)})
+    out = []
+    for start, end in zip(cuts, cuts[1:]):
+        piece = html.escape(text[start:end])
+        if any(s <= start and end <= e for s, e in marks):
+            out.append(f"<mark>{piece}</mark>")
+        elif any(s <= start and end <= e for s, e in folds):
+            out.append(f'<span class="fold-dots" aria-hidden="true">…</span><span class="fold">{piece}</span>')
+        else:
+            out.append(piece)
     return "".join(out)
 
 
@@ -112,11 +153,12 @@ def citation_html(citation: dict, turn: int, found: bool) -> str:
     score = float(citation.get("score", 0.0))
     label = f"[{n}]" if found else f"参考 {n}"
     source = f"{title} · {doc}" if title and title != doc else doc
-    body = highlight(citation.get("text", ""), _spans_of(citation) if found else ())
+    body = highlight(citation.get("text", ""), _spans_of(citation) if found else (), context=FOLD_CONTEXT)
+    expand = '<button type="button" class="cite-expand" aria-expanded="false">展开全文 / Full text</button>' if 'class="fold"' in body else ""
     return (
         f'<article class="cite{"" if found else " cite-nearest"}" id="{cite_id(turn, n)}" '
         f'data-n="{n}" data-doc="{doc}" data-paragraph="{para}">'
-        f'<header><span class="cite-n">{label}</span><span class="cite-para">第 {para} 段</span>'
+        f'<header><span class="cite-n">{label}</span><span class="cite-para">第 {para} 段</span>{expand}'
         f'<span class="cite-score" title="相关度 / relevance score">相关度 {score:.2f}</span></header>'
         f'<div class="cite-source">{source}</div>'
         f'<p class="cite-text">{body}</p></article>'

@@ -1,6 +1,8 @@
 () => {
-  // Clicking an [n] marker in an answer brings its cited passage into view (and opens an
-  // earlier turn's collapsed sources). Capture phase: Gradio would open the link in a new tab.
+  const panelOf = (el) => el.closest(".cites-panel");
+
+  // Clicking an [n] marker in an answer brings its cited passage into view (opening an earlier
+  // turn's collapsed sources if needed). Capture phase: Gradio would open the link in a new tab.
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest('a[href^="#cite-"]');
     if (!link) return;
@@ -10,11 +12,25 @@
     if (!target) return;
     const turn = target.closest("details");
     if (turn && !turn.open) turn.open = true;
-    target.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    // A passage taller than the panel: show its highlighted sentence rather than its top.
+    const panel = panelOf(target);
+    const mark = target.querySelector("mark");
+    const tall = panel && target.offsetHeight > panel.clientHeight;
+    (tall && mark ? mark : target).scrollIntoView({ behavior: "smooth", block: tall ? "center" : "nearest" });
     target.classList.remove("cite-flash");
     void target.offsetWidth; // restart the animation on repeated clicks
     target.classList.add("cite-flash");
   }, true);
+
+  // "展开全文 / Full text" shows a long paragraph's folded parts.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest(".cite-expand");
+    if (!button) return;
+    const cite = button.closest("article.cite");
+    const open = cite.classList.toggle("expanded");
+    button.setAttribute("aria-expanded", String(open));
+    button.textContent = open ? "收起 / Less" : "展开全文 / Full text";
+  });
 
   // A new answer redraws the sources panel: show it from the top (the banner, then [1]).
   let shownTurns = null;

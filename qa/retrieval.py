@@ -18,6 +18,11 @@ from qa.types import Hit
 _LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举"
                        r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b", re.I)
 _CN_NUM = "一二三四五六七八九十"
+# A list is expanded when its intro ranks within LIST_INTRO_WITHIN and LIST_MIN_NEAR of its
+# members are in the top 5 (dev: narrower rules lost list coverage, looser ones hijacked
+# questions about one item such as "排污口排查整治涉及哪些区域").
+LIST_INTRO_WITHIN = 3
+LIST_MIN_NEAR = 2
 _EN_ORD = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:项|个|条|点|是|方面)?")
 _EN_ORDINAL = re.compile(r"\b(" + "|".join(_EN_ORD) + r")\b", re.I)
@@ -109,7 +114,9 @@ class Retriever:
             Hit(doc, para, max(v)[0], tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
             for (doc, para), v in ranked
         ]
-        hits, intro = self._expand_list(query, hits)
+        # The list cue must come from the user's own words: a follow-up ("那核安全方面呢？") of a
+        # list question asks about one item, not for the list again.
+        hits, intro = self._expand_list(question if history else query, hits)
         signals = abstain.signals(idx, query, qv, dense, lexical, hits, self.sentence_rows)
         return Retrieval(question, query, hits, qv, signals, intro)
 
@@ -125,8 +132,8 @@ class Retriever:
                 continue
             members = [intro, *self._children[intro]]
             near = [x for x in hits[:5] if (x.doc, x.paragraph) in members]
-            if key != intro and len(near) < 2:
-                continue  # one item alone near the top: a question about that item, not the list
+            if key != intro and (len(near) < LIST_MIN_NEAR or intro not in [(x.doc, x.paragraph) for x in hits[:LIST_INTRO_WITHIN]]):
+                continue  # items without their intro near the top: a question about those items, not the list
             by_key = {(x.doc, x.paragraph): x for x in hits}
             block = [h] + [by_key.get(m) or Hit(m[0], m[1], 0.0) for m in members if m != key]
             rest = [x for x in hits if (x.doc, x.paragraph) not in members]

@@ -42,7 +42,9 @@ class Settings:
     fusion: str = "zscore"
     rrf_k: int = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009 default)
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    # BM25 z-scores count double: over the normalized vocabulary they are the sharper signal.
+    # Swept 0.7-3.0 on dev: R@1 0.870 (0.7), 0.878 (1.0), 0.913 (2.0), 0.904 (3.0).
+    lexical_weight: float = 2.0
     
     # Answer composition.
     max_sentences: int = 4  # sentences in the extractive answer

@@ -15,7 +15,7 @@ from qa.store import Index
 from qa.types import Hit
 
 # Questions that ask for an enumeration; only then is a list's intro expanded into its items.
-_LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举"
+_LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举|清单|分别|干啥|干什么|做什么|要做"
                        r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b", re.I)
 _CN_NUM = "一二三四五六七八九十"
 # A list is expanded when its intro ranks within LIST_INTRO_WITHIN and LIST_MIN_NEAR of its

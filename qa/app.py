@@ -6,9 +6,7 @@ service. Gradio, FastAPI and uvicorn are imported inside functions so `import qa
 
 from __future__ import annotations
 
-import html
 import os
-import re
 import socket
 import sys
 import time
@@ -32,6 +30,7 @@ MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Noto Sans Mono C
 SEARCHING = "正在查找… / Searching…"
 STREAM_DELAY = 0.04  # seconds between streamed sentences: reads as typing without slowing answers
 ADD, REPLACE = "add", "replace"
+REBUILD_FAILED = "重建失败，旧索引继续服务 / Rebuild failed, the previous index keeps serving: "
 IDLE = "上传文件或粘贴文本，然后“保存并重建索引”；重建期间问答继续使用当前索引。/ Upload or paste, then Save & rebuild; chat keeps answering from the current index meanwhile."
 
 
@@ -40,33 +39,6 @@ def offline_env() -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-_UNESCAPE = re.compile(r"\\(.)", re.S)
-
-
-def _text_of(content) -> str:
-    """Return the text of a chat message's content (a string, or a list of blocks in Gradio 6)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text") or "")
-    if isinstance(content, (list, tuple)):
-        return "".join(_text_of(c) for c in content)
-    return ""
-
-
-def history_of(messages) -> list[str]:
-    """Return the user questions of a conversation, oldest first, as the user typed them."""
-    out = []
-    for m in messages or ():
-        role = m.get("role") if isinstance(m, dict) else getattr(m, "role", None)
-        content = m.get("content") if isinstance(m, dict) else getattr(m, "content", None)
-        if role == "user":
-            text = html.unescape(_UNESCAPE.sub(r"\1", _text_of(content))).strip()
-            if text:
-                out.append(text)
-    return out
 
 
 def make_respond(service, delay: float = STREAM_DELAY):
@@ -78,7 +50,7 @@ def make_respond(service, delay: float = STREAM_DELAY):
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        history = history_of(messages)
+        history = ui.history_of(messages)
         asked = [*(messages or []), {"role": "user", "content": ui.md_escape(question)}]
 
         def reply(content):  # a new list each time: Gradio diffs what it sent against what comes next
@@ -93,7 +65,7 @@ def make_respond(service, delay: float = STREAM_DELAY):
         data = answer.to_json()
         # One recorded turn per answer shown: a cleared chat (or an API client sending a shorter
         # conversation) drops the stale ones, so marker ids and panel sections stay in step.
-        shown = sum(1 for m in messages or () if (m.get("role") if isinstance(m, dict) else getattr(m, "role", "")) == "assistant")
+        shown = sum(1 for m in messages or () if ui.role_of(m) == "assistant")
         turns = [*(turns or [])[:shown], data]
         panel = ui.panel_html(turns)
         known = {int(c["n"]) for c in data["citations"]} if answer.found else set()
@@ -119,6 +91,7 @@ class DocsHandlers:
         self.service = service
 
     def table(self) -> list[list]:
+        """Return the Documents table rows for the serving index."""
         return [[d.get("name", ""), d.get("title", ""), d.get("paragraphs", 0), d.get("passages", 0),
                  ui.local_time(d.get("indexed_at"))] for d in self.service.documents()]
 
@@ -168,14 +141,15 @@ class DocsHandlers:
             msg = self._rebuild(progress, rollback=new)
         except QAError as err:
             self.service.restore_documents(moved)
-            return (ui.status_html(f"重建失败，旧索引继续服务 / Rebuild failed, the previous index keeps serving: {err}",
-                                   ok=False), *keep, *self.refresh())
+            return (ui.status_html(f"{REBUILD_FAILED}{err}", ok=False), *keep, *self.refresh())
+        if moved:  # replaced documents are set aside, not deleted
+            msg += f" 原有文档已移至 / Previous documents moved to: {moved[0].parent}"
         return (ui.status_html(f"已添加 / Added: {'、'.join(saved)}。{msg}", ok=True), None, "", "", *self.refresh())
 
     def _undo(self, saved, before, moved) -> None:
         """Delete the files this attempt added and put back the ones a replace moved aside."""
         for name in saved:
-            if name not in before or moved:
+            if name not in before or moved:  # after a replace, every saved file is new to data/
                 try:
                     self.service.remove_document(name)
                 except QAError:
@@ -183,19 +157,24 @@ class DocsHandlers:
         self.service.restore_documents(moved)
 
     def rebuild(self, progress):
+        """Rebuild from data_dir as it is (e.g. after files were added there by hand)."""
         try:
             return ui.status_html(self._rebuild(progress), ok=True), *self.refresh()
         except QAError as err:
-            return ui.status_html(f"重建失败，旧索引继续服务 / Rebuild failed, the previous index keeps serving: {err}", ok=False), *self.refresh()
+            return ui.status_html(f"{REBUILD_FAILED}{err}", ok=False), *self.refresh()
 
     def remove(self, name, progress):
+        """Delete a document from data_dir and rebuild without it."""
         if not name:
             return ui.status_html("请先选择要删除的文档 / choose a document to remove first", ok=False), *self._skip3()
         try:
             self.service.remove_document(name)
-            msg = self._rebuild(progress)
         except QAError as err:
             return ui.status_html(f"删除失败 / Could not remove {name}: {err}", ok=False), *self.refresh()
+        try:
+            msg = self._rebuild(progress)
+        except QAError as err:
+            return ui.status_html(f"已删除文件 {name}，但{REBUILD_FAILED}{err}", ok=False), *self.refresh()
         return ui.status_html(f"已删除 / Removed: {name}。{msg}", ok=True), *self.refresh()
 
     @staticmethod
@@ -339,4 +318,5 @@ def serve(settings) -> None:
     app = create_app(service)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"就绪 / Ready in {time.monotonic() - start:.1f}s: http://{host}:{settings.port}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # Open browser tabs hold event streams; don't let them keep Ctrl+C waiting.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=2)

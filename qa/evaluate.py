@@ -68,6 +68,10 @@ def evaluate(service, questions: list[dict], details: Path | None = None, progre
             ranked = [(h.doc, h.paragraph, h.score) for h in r.hits]
             row = judge(q, answer, ranked)
             row["confidence"] = round(r.signals.get("confidence", 0.0), 4)
+            if q.get("full") and q.get("history"):
+                # The same question asked in full: a follow-up should rank as well as it.
+                full, _ = service.retrieve(q["full"])
+                row["full_rank"] = judge(q, answer, [(h.doc, h.paragraph, h.score) for h in full.hits])["rank"]
             rows.append(row)
             if out:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -106,6 +110,12 @@ def metrics(rows: list[dict]) -> dict:
     un = [r for r in rows if not r["gold"]]
     report["unanswerable"] = len(un)
     report["declined"] = sum(1 for r in un if not r["found"])
+    pairs = [r for r in rows if "full_rank" in r]
+    if pairs:
+        at = lambda key, k: round(sum(1 for r in pairs if r[key] and r[key] <= k) / len(pairs), 3)  # noqa: E731
+        report["followup_vs_full"] = {"questions": len(pairs), "followup_recall@1": at("rank", 1),
+                                      "full_recall@1": at("full_rank", 1), "followup_recall@5": at("rank", 5),
+                                      "full_recall@5": at("full_rank", 5)}
     lists = [r for r in rows if "items_covered" in r]
     if lists:
         report["list_items_in_top8"] = round(sum(r["items_covered"] for r in lists) / len(lists), 3)
@@ -130,6 +140,11 @@ def format_report(m: dict) -> str:
         lines.append(f"unanswerable declined: {m['declined']}/{m['unanswerable']}")
     if "list_items_in_top8" in m:
         lines.append(f"list questions with every item in the top {LIST_DEPTH}: {m['list_items_in_top8']:.3f}")
+    if "followup_vs_full" in m:
+        f = m["followup_vs_full"]
+        lines.append(f"follow-ups vs the same questions asked in full ({f['questions']}): recall@1 "
+                     f"{f['followup_recall@1']:.3f} vs {f['full_recall@1']:.3f}, recall@5 "
+                     f"{f['followup_recall@5']:.3f} vs {f['full_recall@5']:.3f}")
     lines.append(f"median latency per question: {m.get('latency_ms_median', 0):.1f} ms")
     lines.append("")
     lines.append(f"{'type':<14}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'declined':>10}")

@@ -11,10 +11,12 @@ Contract (the UI codes against this):
   supported extension, size) and store under settings.data_dir; raise BadInputError otherwise,
   storing nothing. Return the stored file name.
 - `remove_document(name)`: delete it from settings.data_dir (the index changes on rebuild).
-- `rebuild(progress=None, replace_with=None)`: build a new index from settings.data_dir in the
+- `rebuild(progress=None, rollback=())`: build a new index from settings.data_dir in the
   background-safe way (temp folder + rename), then swap it in; `ask` keeps answering from the
   old index until the swap. `progress(fraction: float, message: str)` is called along the way.
-  On failure the old index keeps serving and files saved for this rebuild are rolled back.
+  On failure the old index keeps serving and the `rollback` files (saved for this rebuild) are
+  deleted. `clear_documents()` / `restore_documents(moved)` move the corpus aside and back for
+  "replace the corpus".
 - `ensure_index(progress=None)`: build from data_dir if there is no index yet.
 """
 

@@ -43,6 +43,41 @@ def md_escape(text: str) -> str:
     return "".join(out)
 
 
+_UNESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def md_unescape(text: str) -> str:
+    """Invert md_escape: return the text as the user typed it."""
+    return html.unescape(_UNESCAPE.sub(r"\1", text))
+
+
+def role_of(message) -> str:
+    """Return a chat message's role (messages arrive as dicts or as Gradio message objects)."""
+    return message.get("role", "") if isinstance(message, dict) else getattr(message, "role", "")
+
+
+def message_text(content) -> str:
+    """Return the text of a chat message's content (a string, or a list of blocks in Gradio 6)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return "".join(message_text(c) for c in content)
+    return ""
+
+
+def history_of(messages) -> list[str]:
+    """Return the user questions of a conversation, oldest first, as the user typed them."""
+    out = []
+    for m in messages or ():
+        content = m.get("content") if isinstance(m, dict) else getattr(m, "content", None)
+        text = md_unescape(message_text(content)).strip() if role_of(m) == "user" else ""
+        if text:
+            out.append(text)
+    return out
+
+
 def cite_id(turn: int, n: int) -> str:
     """Return the element id of citation n of a conversation turn."""
     return f"cite-{turn}-{n}"

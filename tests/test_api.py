@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow  # everything against the live server; the in-process tests at the end are fast
 
 # question -> the report's paragraph that answers it (data/000_2a377fbb1db50b86.txt, one paragraph a line)
 KNOWN = {
@@ -22,6 +22,7 @@ def ask(server, payload, **kw):
     return httpx.post(f"{server.url}/api/ask", json=payload, timeout=60, **kw)
 
 
+@slow
 @pytest.mark.parametrize("question,paragraph", KNOWN.items())
 def test_api_ask_cites_the_paragraph_that_answers(live_server, question, paragraph):
     r = ask(live_server, {"question": question, "history": []})
@@ -36,6 +37,7 @@ def test_api_ask_cites_the_paragraph_that_answers(live_server, question, paragra
     assert markers and markers <= {c["n"] for c in body["citations"]}
 
 
+@slow
 def test_api_ask_returns_what_qa_ask_json_prints(live_server):
     from tests.conftest import run_qa
 
@@ -50,6 +52,7 @@ def test_api_ask_returns_what_qa_ask_json_prints(live_server):
     assert strip(api["citations"]) == strip(cli["citations"])
 
 
+@slow
 def test_api_ask_uses_history_for_a_follow_up(live_server):
     r = ask(live_server, {"question": "那核安全方面呢？", "history": ["2023年生态环境保护的重点任务有哪些？"]})
     assert r.status_code == 200, r.text
@@ -58,12 +61,14 @@ def test_api_ask_uses_history_for_a_follow_up(live_server):
     assert 20 in [c["paragraph"] for c in body["citations"]]
 
 
+@slow
 def test_api_ask_declines_what_the_documents_do_not_say(live_server):
     body = ask(live_server, {"question": "如何做红烧肉？"}).json()
     assert body["found"] is False
     assert "[1]" not in body["answer"]
 
 
+@slow
 @pytest.mark.parametrize("payload", [
     {"question": ""},
     {"question": "   "},
@@ -78,17 +83,20 @@ def test_api_ask_rejects_bad_requests_with_400_and_a_message(live_server, payloa
     assert r.json()["error"].strip()
 
 
+@slow
 def test_api_ask_rejects_a_body_that_is_not_json(live_server):
     r = httpx.post(f"{live_server.url}/api/ask", content=b"{not json", timeout=30,
                    headers={"content-type": "application/json"})
     assert r.status_code == 400 and "JSON" in r.json()["error"]
 
 
+@slow
 def test_api_ask_reports_a_too_long_question_as_400(live_server):
     r = ask(live_server, {"question": "问" * 5000})
     assert r.status_code == 400 and "limit" in r.json()["error"]
 
 
+@slow
 def test_healthz_reports_the_index(live_server):
     r = httpx.get(f"{live_server.url}/healthz", timeout=30)
     assert r.status_code == 200
@@ -98,6 +106,7 @@ def test_healthz_reports_the_index(live_server):
     assert h["model"] and h["built_at"]
 
 
+@slow
 def test_gradio_client_chat_endpoint_cites_and_streams_the_answer(live_server):
     from gradio_client import Client
 
@@ -120,6 +129,7 @@ def test_gradio_client_chat_endpoint_cites_and_streams_the_answer(live_server):
     assert "Searched as:" in panel2 and "2023" in panel2
 
 
+@slow
 def test_gradio_client_lists_only_the_intended_endpoints(live_server):
     from gradio_client import Client
 
@@ -127,3 +137,71 @@ def test_gradio_client_lists_only_the_intended_endpoints(live_server):
     names = set(api["named_endpoints"])
     assert {"/chat", "/add_documents", "/rebuild", "/remove_document"} <= names
     assert not any("lambda" in n for n in names)
+
+
+# -- the API layer in-process, with a stand-in service (fast) ---------------------------------
+
+class StubService:
+    """Answers with one citation; `broken` makes it behave like a missing index."""
+
+    def __init__(self, broken=False):
+        self.broken = broken
+
+    def ask(self, question, history=()):
+        from qa.errors import BadInputError, IndexMissingError
+        from qa.types import Answer, Citation
+
+        if self.broken:
+            raise IndexMissingError("no index at index/; run: qa build")
+        if len(question) > 100:
+            raise BadInputError("the question is over the 100 limit")
+        cite = Citation(1, "a.txt", 3, "句子。", ("句子。",), ((0, 3),), 0.9)
+        return Answer(question, True, "句子。[1]", (cite,), " ".join([*history, question]))
+
+    def health(self):
+        if self.broken:
+            return {"ok": False, "index": "index", "documents": 0, "passages": 0, "model": "m",
+                    "built_at": None, "error": "no index at index/; run: qa build"}
+        return {"ok": True, "index": "index", "documents": 1, "passages": 1, "model": "m",
+                "built_at": "2026-01-01T00:00:00+00:00", "error": None}
+
+    def documents(self):
+        return []
+
+
+@pytest.fixture(scope="module")
+def client_for():
+    from fastapi.testclient import TestClient
+
+    from qa.app import create_app
+
+    return lambda service: TestClient(create_app(service))
+
+
+def test_in_process_ask_returns_the_answer_json_and_passes_history(client_for):
+    r = client_for(StubService()).post("/api/ask", json={"question": "问？", "history": ["前一问"]})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["answer"] == "句子。[1]" and body["query"] == "前一问 问？"
+    assert body["citations"][0]["paragraph"] == 3 and body["citations"][0]["spans"] == [[0, 3]]
+
+
+def test_in_process_service_errors_become_400_with_the_message(client_for):
+    client = client_for(StubService())
+    r = client.post("/api/ask", json={"question": "长" * 200})
+    assert r.status_code == 400 and r.json() == {"error": "the question is over the 100 limit"}
+    r = client_for(StubService(broken=True)).post("/api/ask", json={"question": "问？"})
+    assert r.status_code == 400 and "qa build" in r.json()["error"]
+
+
+def test_in_process_healthz_is_503_without_an_index(client_for):
+    r = client_for(StubService(broken=True)).get("/healthz")
+    assert r.status_code == 503 and r.json()["ok"] is False and "qa build" in r.json()["error"]
+    assert client_for(StubService()).get("/healthz").status_code == 200
+
+
+def test_in_process_page_is_served_and_names_no_remote_host(client_for):
+    page = client_for(StubService()).get("/")
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    remote = re.findall(r'(?:src|href)="(https?://[^"]+)"', page.text)
+    assert remote == []

@@ -80,8 +80,8 @@ def test_md_escape_leaves_no_markup_and_round_trips_through_history():
         escaped = ui.md_escape(text)
         assert "<" not in escaped and ">" not in escaped
         assert not re.search(r"(?<!\\)[*_`\[\]]", escaped.replace("\\\\", ""))
-        from qa.app import history_of
-        assert history_of([{"role": "user", "content": escaped}]) == [text.strip()]
+        assert ui.history_of([{"role": "user", "content": escaped}]) == [text.strip()]
+        assert ui.history_of([{"role": "user", "content": [{"type": "text", "text": escaped}]}]) == [text.strip()]
 
 
 # -- answer text and markers -----------------------------------------------------------------
@@ -279,3 +279,56 @@ def test_empty_paste_says_so_and_stores_nothing(tmp_path):
     out = DocsHandlers(service).add([], "标题", "  ", "add", progress=lambda *a, **k: None)
     assert "empty" in out[0] and "status-error" in out[0]
     assert [p.name for p in service.settings.data_dir.iterdir()] == ["report.txt"]
+
+
+def test_replace_corpus_keeps_only_the_new_files(tmp_path):
+    from qa.app import DocsHandlers
+
+    service = _service(tmp_path)
+    calls = []
+    service.rebuild = lambda progress=None, rollback=(): calls.append(list(rollback))
+    service.health = lambda: {"ok": True, "documents": 1, "passages": 3}
+    service.documents = lambda: []
+    new = tmp_path / "new.md"
+    new.write_text("# 新文档\n\n内容。\n", encoding="utf-8")
+    out = DocsHandlers(service).add([str(new)], "", "", "replace", progress=lambda *a, **k: None)
+    assert "status-ok" in out[0] and "new.md" in out[0]
+    assert sorted(p.name for p in service.settings.data_dir.iterdir()) == ["new.md"]
+    assert calls == [[service.settings.data_dir / "new.md"]]  # rolled back if the build fails
+
+
+def test_failed_rebuild_after_replace_puts_the_old_corpus_back(tmp_path):
+    from qa.app import DocsHandlers
+    from qa.errors import QAError
+
+    service = _service(tmp_path)
+
+    def failing_rebuild(progress=None, rollback=()):
+        for path in rollback:  # what the service does on failure
+            path.unlink()
+        raise QAError("disk full")
+
+    service.rebuild = failing_rebuild
+    service.health = lambda: {"ok": True}
+    service.documents = lambda: []
+    new = tmp_path / "new.txt"
+    new.write_text("新内容。", encoding="utf-8")
+    out = DocsHandlers(service).add([str(new)], "", "", "replace", progress=lambda *a, **k: None)
+    assert "Rebuild failed" in out[0] and "disk full" in out[0]
+    assert [p.name for p in service.settings.data_dir.iterdir()] == ["report.txt"]
+
+
+def test_header_shows_the_index_or_what_is_wrong_with_it():
+    ok = ui.header_html({"ok": True, "documents": 2, "passages": 55, "model": "m<x>", "built_at": "2026-01-02T03:04:05+00:00"})
+    assert "已索引 2 个文档" in ok and "55 个片段" in ok and "m&lt;x&gt;" in ok and "2026-01-0" in ok
+    bad = ui.header_html({"ok": False, "error": "no index at <index/>; run: qa build"})
+    assert "health-bad" in bad and "&lt;index/&gt;" in bad and "qa build" in bad
+
+
+def test_import_is_cheap():
+    import subprocess
+    import sys
+
+    code = "import sys, qa.app, qa.api; print(sorted(m for m in ('gradio', 'fastapi', 'torch', 'uvicorn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

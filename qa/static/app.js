@@ -16,7 +16,10 @@
     const panel = panelOf(target);
     const mark = target.querySelector("mark");
     const tall = panel && target.offsetHeight > panel.clientHeight;
-    (tall && mark ? mark : target).scrollIntoView({ behavior: "smooth", block: tall ? "center" : "nearest" });
+    // Side by side, the panel scrolls on its own ("nearest" keeps the page still); stacked on a
+    // narrow screen, the page scrolls and the passage should arrive at the top, not the bottom edge.
+    const stacked = window.matchMedia("(max-width: 720px)").matches;
+    (tall && mark ? mark : target).scrollIntoView({ behavior: "smooth", block: tall ? "center" : stacked ? "start" : "nearest" });
     target.classList.remove("cite-flash");
     void target.offsetWidth; // restart the animation on repeated clicks
     target.classList.add("cite-flash");

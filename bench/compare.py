@@ -27,7 +27,6 @@ import re
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,27 +78,7 @@ def bigram_tokens(text: str) -> list[str]:
 class BigramBM25(BM25):
     """qa.lexical.BM25's scoring, with bigram_tokens instead of the normalized uni+bigrams."""
 
-    @classmethod
-    def build(cls, texts, k1: float = 1.2, b: float = 0.75) -> "BigramBM25":
-        postings: dict[str, list[list[int]]] = {}
-        doc_len = []
-        for i, text in enumerate(texts):
-            counts = Counter(bigram_tokens(text))
-            doc_len.append(sum(counts.values()))
-            for term, tf in counts.items():
-                postings.setdefault(term, []).append([i, tf])
-        return cls(postings, doc_len, k1, b)
-
-    def scores(self, query: str) -> dict[int, float]:
-        out: dict[int, float] = {}
-        for term in set(bigram_tokens(query)):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for i, tf in self.postings[term]:
-                norm = tf + self.k1 * (1 - self.b + self.b * self.doc_len[i] / self.avgdl)
-                out[i] = out.get(i, 0.0) + idf * tf * (self.k1 + 1) / norm
-        return out
+    tokenize = staticmethod(bigram_tokens)
 
 
 # -- baselines built in memory -----------------------------------------------------------------

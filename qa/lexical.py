@@ -31,6 +31,8 @@ def tokens(text: str) -> list[str]:
 class BM25:
     """Okapi BM25 over a fixed list of passages (row i == FAISS row i)."""
 
+    tokenize = staticmethod(tokens)  # subclasses may score other tokenizations (bench/compare.py)
+
     def __init__(self, postings: dict[str, list[list[int]]], doc_len: list[int], k1: float = 1.2, b: float = 0.75):
         self.postings = postings
         self.doc_len = doc_len
@@ -44,7 +46,7 @@ class BM25:
         postings: dict[str, list[list[int]]] = {}
         doc_len = []
         for i, text in enumerate(texts):
-            counts = Counter(tokens(text))
+            counts = Counter(cls.tokenize(text))
             doc_len.append(sum(counts.values()))
             for term, tf in counts.items():
                 postings.setdefault(term, []).append([i, tf])
@@ -53,7 +55,7 @@ class BM25:
     def scores(self, query: str) -> dict[int, float]:
         """BM25 score of every passage sharing a term with `query` (query terms counted once each)."""
         out: dict[int, float] = {}
-        for term in set(tokens(query)):
+        for term in set(self.tokenize(query)):
             idf = self.idf.get(term)
             if idf is None:
                 continue

@@ -106,9 +106,14 @@ def lead(text: str, max_chars: int = 60) -> str:
     return text[s:e].strip()[:max_chars]
 
 
-def context_text(p: Passage, paragraph_text: dict[int, str]) -> str:
-    """What is embedded/indexed for a passage: title, its list's intro, its paragraph's lead, then the text."""
-    parts = [p.title]
+def context_text(p: Passage, paragraph_text: dict[int, str], title: bool = True) -> str:
+    """What is embedded/indexed for a passage: title, its list's intro, its paragraph's lead, then the text.
+
+    BM25 gets it without the title: a title shared by every passage of a document only adds
+    the same terms everywhere, which drowned the one paragraph that really uses them
+    ("会议是什么时候在哪里召开的" missed paragraph 2).
+    """
+    parts = [p.title] if title else []
     if p.parent is not None:
         parts.append(lead(paragraph_text[p.parent]))
     if p.start > 0:

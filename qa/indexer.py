@@ -35,12 +35,14 @@ def build(paths: Iterable[str | Path], settings: Settings, embedder: Embedder, p
     say(0.0, "reading documents")
     docs = load_documents(paths, settings)
     passages: list[Passage] = []
-    texts: list[str] = []
+    texts: list[str] = []  # embedded
+    lexical_texts: list[str] = []  # BM25-indexed
     for doc in docs:
         by_number = {p.number: p.text for p in doc.paragraphs}
         for p in passages_of(doc, settings.chunk_chars, settings.chunk_overlap, first_id=len(passages)):
             passages.append(p)
             texts.append(lexicon.normalize(context_text(p, by_number)))
+            lexical_texts.append(context_text(p, by_number, title=False))
     if not passages:
         raise BadInputError("nothing to index: the documents have no text")
     sentences, sentence_texts = [], []
@@ -60,7 +62,7 @@ def build(paths: Iterable[str | Path], settings: Settings, embedder: Embedder, p
     all_vectors = np.vstack(chunks).astype(np.float32)
     vectors, sentence_vectors = all_vectors[: len(texts)], all_vectors[len(texts) :]
     say(0.96, "building the lexical index")
-    lexical = BM25.build(texts)
+    lexical = BM25.build(lexical_texts)  # tokens() normalizes
     built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     documents = [_document_record(d, passages, built_at) for d in docs]
     manifest = {
@@ -68,7 +70,7 @@ def build(paths: Iterable[str | Path], settings: Settings, embedder: Embedder, p
         "model": embedder.name,
         "dim": int(vectors.shape[1]),
         "chunking": {"chunk_chars": settings.chunk_chars, "chunk_overlap": settings.chunk_overlap,
-                     "context": "title + list intro lead + paragraph lead"},
+                     "context": "title (dense only) + list intro lead + paragraph lead"},
         "lexicon": lexicon.version(),
         "documents": [{k: d[k] for k in ("name", "title", "sha256", "encoding", "paragraphs_count", "passages_count")}
                       for d in documents],

@@ -17,12 +17,25 @@ from qa.types import Hit
 # Questions that ask for an enumeration; only then is a list's intro expanded into its items.
 _LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举|清单|分别|干啥|干什么|做什么|要做"
                        r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b", re.I)
+# Expected answer types. The bonus is in fused z-score units (a strong BM25 match adds ~4-8),
+# so it only breaks near-ties: 0, 0.5, 1 and 2 scored the same on dev; 1.0 moved "When was the
+# conference held?" from paragraph 7 to 2.
+ANSWER_TYPE_BONUS = 1.0
+ANSWER_TYPES = (
+    (re.compile(r"什么时候|何时|哪天|几月|日期|\bwhen\b|\bwhat date\b", re.I),
+     re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月")),
+    (re.compile(r"谁|哪位|\bwho\b|\bwhom\b", re.I),
+     re.compile(r"(?:部长|书记|主任|组长|总工程师|省长|市长|局长|主席|负责同志)[\u4e00-\u9fff]{2,3}(?:[,，、出主作同]|$)")),
+)
 _CN_NUM = "一二三四五六七八九十"
 # A list is expanded when its intro ranks within LIST_INTRO_WITHIN and LIST_MIN_NEAR of its
 # members are in the top 5 (dev: narrower rules lost list coverage, looser ones hijacked
 # questions about one item such as "排污口排查整治涉及哪些区域").
 LIST_INTRO_WITHIN = 3
 LIST_MIN_NEAR = 2
+# This many members in the top 5 suffice without the intro (dev: 3 -> lists 0.857, fact-first
+# 0.765; 4 -> 0.714, 0.791; never -> 0.429, 0.800).
+LIST_ITEMS_ALONE = 3
 _EN_ORD = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:项|个|条|点|是|方面)?")
 _EN_ORDINAL = re.compile(r"\b(" + "|".join(_EN_ORD) + r")\b", re.I)
@@ -85,6 +98,8 @@ class Retriever:
         self.index, self.embedder, self.settings = index, embedder, settings
         self._children = _list_children(index)
         self.reference_year = reference_year(index)
+        # Paragraphs that can answer each answer type, found once per index.
+        self._typed = [{k for k, t in index.paragraphs.items() if pattern.search(t)} for _, pattern in ANSWER_TYPES]
         self.sentence_rows: dict[tuple[str, int], list[int]] = {}
         for row, (doc, para, _, _) in enumerate(index.sentences):
             self.sentence_rows.setdefault((doc, para), []).append(row)
@@ -109,9 +124,11 @@ class Retriever:
         for pid, score in fused.items():
             p = idx.passages[pid]
             by_para.setdefault((p.doc, p.paragraph), []).append((score, pid))
-        ranked = sorted(by_para.items(), key=lambda kv: -max(kv[1])[0])
+        bonus = self._answer_type_bonus(query)
+        score = {key: max(v)[0] + bonus.get(key, 0.0) for key, v in by_para.items()}
+        ranked = sorted(by_para.items(), key=lambda kv: -score[kv[0]])
         hits = [
-            Hit(doc, para, max(v)[0], tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
+            Hit(doc, para, score[(doc, para)], tuple(idx.passages[pid] for _, pid in sorted(v, reverse=True)))
             for (doc, para), v in ranked
         ]
         # The list cue must come from the user's own words: a follow-up ("那核安全方面呢？") of a
@@ -119,6 +136,15 @@ class Retriever:
         hits, intro = self._expand_list(question if history else query, hits)
         signals = abstain.signals(idx, query, qv, dense, lexical, hits, self.sentence_rows)
         return Retrieval(question, query, hits, qv, signals, intro)
+
+    def _answer_type_bonus(self, query: str) -> dict[tuple[str, int], float]:
+        """A 'when' question prefers paragraphs that state a date, a 'who' question ones that name office-holders."""
+        out: dict[tuple[str, int], float] = {}
+        for (cue, _), keys in zip(ANSWER_TYPES, self._typed):
+            if cue.search(query):
+                for key in keys:
+                    out[key] = out.get(key, 0.0) + ANSWER_TYPE_BONUS
+        return out
 
     def _expand_list(self, query: str, hits: list[Hit]) -> tuple[list[Hit], tuple[str, int] | None]:
         """For an enumeration question whose list shows up near the top, bring the intro and every item up."""
@@ -132,7 +158,8 @@ class Retriever:
                 continue
             members = [intro, *self._children[intro]]
             near = [x for x in hits[:5] if (x.doc, x.paragraph) in members]
-            if key != intro and (len(near) < LIST_MIN_NEAR or intro not in [(x.doc, x.paragraph) for x in hits[:LIST_INTRO_WITHIN]]):
+            intro_near = intro in [(x.doc, x.paragraph) for x in hits[:LIST_INTRO_WITHIN]]
+            if key != intro and not (intro_near and len(near) >= LIST_MIN_NEAR) and len(near) < LIST_ITEMS_ALONE:
                 continue  # items without their intro near the top: a question about those items, not the list
             by_key = {(x.doc, x.paragraph): x for x in hits}
             block = [h] + [by_key.get(m) or Hit(m[0], m[1], 0.0) for m in members if m != key]

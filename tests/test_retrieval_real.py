@@ -80,8 +80,6 @@ def test_answer_sentences_are_exact_and_cited(real_service):
     assert any(c.paragraph == 9 and any("尾矿库" in h for h in c.highlights) for c in a.citations)
 
 
-@pytest.mark.xfail(strict=True, reason="retrieval miss: the when/where question does not find paragraph 2 "
-                   "('2月16日至17日,生态环境部在京举行…') in the top 5")
 def test_when_and_where_question(real_service):
     r, _ = real_service.retrieve("这次全国生态环境保护工作会议是什么时候在哪里召开的？")
     assert 2 in [h.paragraph for h in r.hits[:5]]

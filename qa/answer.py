@@ -16,19 +16,21 @@ NOT_FOUND_EN = "The documents do not answer this question. The nearest passages 
 # numbers and names the embedding blurs; the paragraph prior keeps the answer in the
 # paragraphs retrieval trusts most. Values chosen on eval/dev.jsonl (bench/calibrate.py).
 LEXICAL_BONUS = 0.3  # swept 0, 0.15, 0.3 on dev: fact in first sentence 0.74 -> 0.77
-RANK_BONUS = 0.04  # per rank step above the 3rd paragraph considered
+RANK_BONUS = 0.04  # per rank step above the last paragraph considered
 KEEP_WITHIN = 0.06  # further sentences must score within this of the best one
-PARAGRAPHS_CONSIDERED = 3
-NEAREST_SHOWN = 3
 
 
-def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, sentence_rows=None) -> Answer:
-    """Pick the sentences that answer the question; number citations in order of first use."""
+def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, sentence_rows=None,
+            top_k: int = 3) -> Answer:
+    """Pick the sentences that answer the question from the top_k paragraphs; number citations by first use.
+
+    A list answer cites the list's intro and all its items, whatever top_k is.
+    """
     rows_of = sentence_rows if sentence_rows is not None else _rows(index)
     if not r.hits:
         return Answer(r.question, False, _not_found(r.question), (), r.query)
     if not found:
-        nearest = [_best_in(h.doc, h.paragraph, r, index, rows_of) for h in r.hits[:NEAREST_SHOWN]]
+        nearest = [_best_in(h.doc, h.paragraph, r, index, rows_of) for h in r.hits[:top_k]]
         picked = [(s, h.score) for s, h in zip(nearest, r.hits) if s is not None]
         citations, _ = _cite([(row, score) for row, score in picked], index, r)
         return Answer(r.question, False, _not_found(r.question), tuple(citations), r.query)
@@ -36,7 +38,7 @@ def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, sen
     if r.list_intro is not None:
         chosen = _list_sentences(r, index, rows_of)
     else:
-        chosen = _best_sentences(r, index, rows_of, max_sentences)
+        chosen = _best_sentences(r, index, rows_of, max_sentences, top_k)
     citations, marker = _cite(chosen, index, r)
     parts = []
     for row, _ in chosen:
@@ -82,12 +84,12 @@ def _best_in(doc, para, r, index, rows_of) -> int | None:
     return rows[int(np.argmax(_sentence_scores(rows, r, index)))]
 
 
-def _best_sentences(r: Retrieval, index: Index, rows_of, max_sentences: int) -> list[tuple[int, float]]:
+def _best_sentences(r: Retrieval, index: Index, rows_of, max_sentences: int, top_k: int) -> list[tuple[int, float]]:
     scored: list[tuple[float, int]] = []
-    for rank, h in enumerate(r.hits[:PARAGRAPHS_CONSIDERED]):
+    for rank, h in enumerate(r.hits[:top_k]):
         rows = rows_of.get((h.doc, h.paragraph), [])
         if rows:
-            prior = RANK_BONUS * (PARAGRAPHS_CONSIDERED - 1 - rank)
+            prior = RANK_BONUS * (top_k - 1 - rank)
             scored.extend((float(v) + prior, row) for v, row in zip(_sentence_scores(rows, r, index), rows))
     scored.sort(reverse=True)
     if not scored:

@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     a = add("ask", "answer one question with cited sentences",
             'example: qa ask --json "谁作了工作报告？"')
     a.add_argument("question", help="the question (Chinese or English)")
-    a.add_argument("--top-k", type=int, metavar="N", help="paragraphs to consider/cite (default 5)")
+    a.add_argument("--top-k", type=int, metavar="N", help="paragraphs the answer draws on (default 3); list answers cite every item")
     a.add_argument("--history", nargs="*", default=[], metavar="Q", help="earlier questions of the conversation, oldest first")
     a.add_argument("--json", action="store_true", help='print {"question","found","answer","citations":[...]}')
 

@@ -36,7 +36,9 @@ class Settings:
     chunk_overlap: int = 1
 
     # Retrieval.
-    top_k: int = 5  # paragraphs cited at most
+    # Paragraphs the answer's sentences (or, when declined, the nearest passages) come from.
+    # 3: the right paragraph is in the top 3 for ~97% of dev questions; more adds noise.
+    top_k: int = 3
     candidates: int = 40  # passages each retriever contributes before fusion
     # How dense and BM25 rankings are combined: "zscore" (score-aware) or "rrf" (rank only).
     fusion: str = "zscore"

@@ -118,7 +118,7 @@ class QAService:
     def compose(self, r, found: bool) -> Answer:
         """The extractive answer for a retrieval result."""
         index, retriever = self._current()
-        return compose(r, index, found, self.settings.max_sentences, retriever.sentence_rows)
+        return compose(r, index, found, self.settings.max_sentences, retriever.sentence_rows, self.settings.top_k)
 
     # -- the index -----------------------------------------------------------------------
     def health(self) -> dict:

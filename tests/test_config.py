@@ -13,7 +13,7 @@ from qa.errors import BadInputError
 def test_defaults_without_environment():
     s = from_env({})
     assert s == Settings()
-    assert (s.index_dir, s.data_dir, s.top_k, s.chunk_chars) == (Path("index"), Path("data"), 5, 200)
+    assert (s.index_dir, s.data_dir, s.top_k, s.chunk_chars) == (Path("index"), Path("data"), 3, 200)
 
 
 def test_ints_floats_strings_and_paths_parse(tmp_path):
@@ -67,7 +67,7 @@ def test_flag_values_are_validated_too():
 
 def test_replace_ignores_none():
     s = Settings().replace(top_k=None, candidates=12)
-    assert (s.top_k, s.candidates) == (5, 12)
+    assert (s.top_k, s.candidates) == (3, 12)
 
 
 def test_cache_dir_follows_xdg(monkeypatch, tmp_path):

@@ -36,6 +36,9 @@ LIST_MIN_NEAR = 2
 # This many members in the top 5 suffice without the intro (dev: 3 -> lists 0.857, fact-first
 # 0.765; 4 -> 0.714, 0.791; never -> 0.429, 0.800).
 LIST_ITEMS_ALONE = 3
+# ... unless one member dominates: the runner-up scores under this share of the best. Enumeration
+# questions on dev had runner-up shares 0.63-0.88, questions about one item 0.25-0.45.
+LIST_RUNNER_UP_SHARE = 0.6
 _EN_ORD = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:项|个|条|点|是|方面)?")
 _EN_ORDINAL = re.compile(r"\b(" + "|".join(_EN_ORD) + r")\b", re.I)
@@ -64,6 +67,11 @@ _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?:年|\b)")
 _RELATIVE = {"今年": 0, "本年": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1,
              "this year": 0, "last year": -1, "next year": 1}
 _RELATIVE_RE = re.compile("|".join(_RELATIVE), re.I)
+
+
+def _dominated(scores: list[float]) -> bool:
+    """True when the best list member's fused score dwarfs the runner-up's."""
+    return len(scores) >= 2 and scores[0] > 0 and scores[1] < LIST_RUNNER_UP_SHARE * scores[0]
 
 
 def reference_year(index: Index) -> int | None:
@@ -162,6 +170,8 @@ class Retriever:
             if key != intro and not (intro_near and len(near) >= LIST_MIN_NEAR) and len(near) < LIST_ITEMS_ALONE:
                 continue  # items without their intro near the top: a question about those items, not the list
             by_key = {(x.doc, x.paragraph): x for x in hits}
+            if key != intro and _dominated(sorted((by_key[m].score for m in members if m in by_key), reverse=True)):
+                continue  # one item far ahead of the rest: a question about that item ("排污口…涉及哪些区域")
             block = [h] + [by_key.get(m) or Hit(m[0], m[1], 0.0) for m in members if m != key]
             rest = [x for x in hits if (x.doc, x.paragraph) not in members]
             return hits[:pos] + block + [x for x in rest if x not in hits[:pos]], intro

@@ -120,7 +120,7 @@ def english_missing(query: str) -> float:
     return sum(w not in covered for w in words) / len(words) if words else 0.0
 
 
-def signals(index, query, qv, dense, lexical, hits, sentence_rows) -> dict:
+def signals(index, query, qv, dense, lexical, hits) -> dict:
     """Evidence that the documents answer the question, for `confidence` to weigh."""
     texts, toks, corpus = _corpus(index)
     top = [(h.doc, h.paragraph) for h in hits[:TOP_K]]
@@ -137,7 +137,7 @@ def signals(index, query, qv, dense, lexical, hits, sentence_rows) -> dict:
         out["number_missing"] = float(any(w.isdigit() for w in miss))
     sent_top = 0.0
     if hits:
-        rows = sentence_rows.get(top[0], [])
+        rows = index.sentence_rows.get(top[0], [])
         if rows:
             sent_top = float(np.max(index.sentence_vectors[rows] @ qv))
     out["sentence_top"] = sent_top

@@ -20,13 +20,12 @@ RANK_BONUS = 0.04  # per rank step above the last paragraph considered
 KEEP_WITHIN = 0.06  # further sentences must score within this of the best one
 
 
-def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, sentence_rows=None,
-            top_k: int = 3) -> Answer:
+def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, top_k: int = 3) -> Answer:
     """Pick the sentences that answer the question from the top_k paragraphs; number citations by first use.
 
     A list answer cites the list's intro and all its items, whatever top_k is.
     """
-    rows_of = sentence_rows if sentence_rows is not None else _rows(index)
+    rows_of = index.sentence_rows
     if not r.hits:
         return Answer(r.question, False, _not_found(r.question), (), r.query)
     if not found:
@@ -55,13 +54,6 @@ def _not_found(question: str) -> str:
 
 def _spaced(parts: list[str]) -> bool:
     return all(p[:1].isascii() for p in parts)
-
-
-def _rows(index: Index) -> dict[tuple[str, int], list[int]]:
-    rows: dict[tuple[str, int], list[int]] = {}
-    for i, (doc, para, _, _) in enumerate(index.sentences):
-        rows.setdefault((doc, para), []).append(i)
-    return rows
 
 
 def _sentence_scores(rows: list[int], r: Retrieval, index: Index) -> np.ndarray:

@@ -108,9 +108,6 @@ class Retriever:
         self.reference_year = reference_year(index)
         # Paragraphs that can answer each answer type, found once per index.
         self._typed = [{k for k, t in index.paragraphs.items() if pattern.search(t)} for _, pattern in ANSWER_TYPES]
-        self.sentence_rows: dict[tuple[str, int], list[int]] = {}
-        for row, (doc, para, _, _) in enumerate(index.sentences):
-            self.sentence_rows.setdefault((doc, para), []).append(row)
 
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index
@@ -142,7 +139,7 @@ class Retriever:
         # The list cue must come from the user's own words: a follow-up ("那核安全方面呢？") of a
         # list question asks about one item, not for the list again.
         hits, intro = self._expand_list(question if history else query, hits)
-        signals = abstain.signals(idx, query, qv, dense, lexical, hits, self.sentence_rows)
+        signals = abstain.signals(idx, query, qv, dense, lexical, hits)
         return Retrieval(question, query, hits, qv, signals, intro)
 
     def _answer_type_bonus(self, query: str) -> dict[tuple[str, int], float]:

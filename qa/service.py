@@ -117,8 +117,8 @@ class QAService:
 
     def compose(self, r, found: bool) -> Answer:
         """The extractive answer for a retrieval result."""
-        index, retriever = self._current()
-        return compose(r, index, found, self.settings.max_sentences, retriever.sentence_rows, self.settings.top_k)
+        index, _ = self._current()
+        return compose(r, index, found, self.settings.max_sentences, self.settings.top_k)
 
     # -- the index -----------------------------------------------------------------------
     def health(self) -> dict:

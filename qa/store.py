@@ -45,6 +45,17 @@ class Index:
     sentence_vectors: np.ndarray
 
     @property
+    def sentence_rows(self) -> dict[tuple[str, int], list[int]]:
+        """Rows of `sentences` / `sentence_vectors` per (doc, paragraph)."""
+        cached = getattr(self, "_sentence_rows", None)
+        if cached is None:
+            cached = {}
+            for row, (doc, para, _, _) in enumerate(self.sentences):
+                cached.setdefault((doc, para), []).append(row)
+            self._sentence_rows = cached
+        return cached
+
+    @property
     def paragraphs(self) -> dict[tuple[str, int], str]:
         cached = getattr(self, "_paragraphs", None)
         if cached is None:

@@ -9,7 +9,8 @@ from qa import abstain
 
 
 def _index(paragraphs: dict):
-    return SimpleNamespace(paragraphs=paragraphs, sentences=[], sentence_vectors=np.zeros((0, 2), np.float32))
+    return SimpleNamespace(paragraphs=paragraphs, sentences=[], sentence_vectors=np.zeros((0, 2), np.float32),
+                           sentence_rows={})
 
 
 def test_content_words_drop_asking_and_frame_words():
@@ -45,10 +46,10 @@ def test_english_missing_is_share_not_covered_by_glossary():
 def test_signals_on_a_hand_made_index():
     index = _index({("d", 1): "会议在会场召开，听取工作报告。", ("d", 2): "尾矿库排查完成。"})
     hit = SimpleNamespace(doc="d", paragraph=1)
-    s = abstain.signals(index, "会议在北京哪个酒店举行？", np.ones(2, np.float32), [(0, 0.8)], [], [hit], {})
+    s = abstain.signals(index, "会议在北京哪个酒店举行？", np.ones(2, np.float32), [(0, 0.8)], [], [hit])
     assert s["english"] == 0.0 and s["focus_missing"] == 1.0 and s["missing"] >= 0.5
     assert s["dense_top"] == pytest.approx(0.8)
-    ok = abstain.signals(index, "会议听取了什么报告？", np.ones(2, np.float32), [(0, 0.8)], [], [hit], {})
+    ok = abstain.signals(index, "会议听取了什么报告？", np.ones(2, np.float32), [(0, 0.8)], [], [hit])
     assert ok["missing"] == 0.0 and ok["focus_missing"] == 0.0 and ok["number_missing"] == 0.0
 
 

@@ -172,12 +172,6 @@ def threshold(path: Path = CALIBRATION) -> float:
     return float(_model(str(path))["threshold"])
 
 
-def low_confidence(path: Path = CALIBRATION) -> float:
-    """Below this (and above `threshold`) an answer is found but worth flagging as uncertain."""
-    m = _model(str(path))
-    return float(m.get("low_confidence", m["threshold"]))
-
-
 def warm_up() -> None:
     """Load the segmenter's dictionary now (~1.5 s) rather than on the first question."""
     jieba.initialize()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.lexical import tokens
-from qa.retrieval import Retrieval
+from qa.retrieval import Retrieval, is_english
 from qa.store import Index
 from qa.types import Answer, Citation
 
@@ -47,8 +47,6 @@ def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, top
 
 
 def _not_found(question: str) -> str:
-    from qa.retrieval import is_english
-
     return NOT_FOUND_EN if is_english(question) else NOT_FOUND
 
 

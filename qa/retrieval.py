@@ -169,9 +169,11 @@ class Retriever:
             by_key = {(x.doc, x.paragraph): x for x in hits}
             if key != intro and _dominated(sorted((by_key[m].score for m in members if m in by_key), reverse=True)):
                 continue  # one item far ahead of the rest: a question about that item ("排污口…涉及哪些区域")
-            block = [h] + [by_key.get(m) or Hit(m[0], m[1], 0.0) for m in members if m != key]
-            rest = [x for x in hits if (x.doc, x.paragraph) not in members]
-            return hits[:pos] + block + [x for x in rest if x not in hits[:pos]], intro
+            # Members already ranked above `h` stay where they are; every paragraph appears once.
+            placed = {(x.doc, x.paragraph) for x in hits[: pos + 1]}
+            block = [h] + [by_key.get(m) or Hit(m[0], m[1], 0.0) for m in members if m not in placed]
+            rest = [x for x in hits[pos + 1 :] if (x.doc, x.paragraph) not in members]
+            return hits[:pos] + block + rest, intro
         return hits, None
 
     def _parent_of(self, h: Hit) -> tuple[str, int] | None:

@@ -97,7 +97,9 @@ class QAService:
         return q
 
     def retrieve(self, question: str, history: Sequence[str] = ()):
-        """Ranked paragraphs and the decision, before an answer is written: (Retrieval, found, confidence)."""
+        """Ranked paragraphs and the decision, before an answer is written: (Retrieval, found).
+
+The confidence behind `found` is in `retrieval.signals["confidence"]`."""
         q = self.check_question(question)
         _, retriever = self._current()
         r = retriever.search(q, [h for h in history if isinstance(h, str)])

@@ -113,7 +113,7 @@ def cmd_build(args, settings) -> int:
     embedder = SentenceTransformerEmbedder(settings.model, settings.cache_dir)
     t0 = time.perf_counter()
     with _ProgressBar("building") as bar:
-        index = indexer.build(paths, settings, embedder, bar.update)
+        index = indexer.build_documents(docs, settings, embedder, bar.update)
     m = index.manifest
     if args.json:
         print(json.dumps(m, ensure_ascii=False, indent=2))

@@ -30,10 +30,16 @@ def load_documents(paths: Iterable[str | Path], settings: Settings) -> list[Docu
 
 def build(paths: Iterable[str | Path], settings: Settings, embedder: Embedder, progress: Progress | None = None) -> store.Index:
     """Build an index of `paths` into settings.index_dir; the previous index stays until the new one is complete."""
+    if progress:
+        progress(0.0, "reading documents")
+    return build_documents(load_documents(paths, settings), settings, embedder, progress)
+
+
+def build_documents(docs: list[Document], settings: Settings, embedder: Embedder,
+                    progress: Progress | None = None) -> store.Index:
+    """Index documents already read (see `build`)."""
     t0 = time.perf_counter()
     say = progress or (lambda f, m: None)
-    say(0.0, "reading documents")
-    docs = load_documents(paths, settings)
     passages: list[Passage] = []
     texts: list[str] = []  # embedded
     lexical_texts: list[str] = []  # BM25-indexed

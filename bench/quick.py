@@ -11,4 +11,4 @@ for kv in sys.argv[2:]:
     k, v = kv.split("=", 1)
     overrides[k] = type(getattr(defaults, k))(v)
 svc = QAService(from_env(**overrides))
-print(format_report(evaluate(svc, read_questions(sys.argv[1]), details="/tmp/quick_details.jsonl", progress=False)))
+print(format_report(evaluate(svc, read_questions(sys.argv[1]), details=os.environ.get("QUICK_DETAILS", "/tmp/quick_details.jsonl"), progress=False)))

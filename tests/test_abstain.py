@@ -9,8 +9,11 @@ from qa import abstain
 
 
 def _index(paragraphs: dict):
+    docs = {}
+    for (doc, n), text in sorted(paragraphs.items()):
+        docs.setdefault(doc, []).extend([""] * (n - len(docs.get(doc, [])) - 1) + [text])
     return SimpleNamespace(paragraphs=paragraphs, sentences=[], sentence_vectors=np.zeros((0, 2), np.float32),
-                           sentence_rows={})
+                           sentence_rows={}, documents=[{"name": d, "paragraphs": p} for d, p in docs.items()])
 
 
 def test_content_words_drop_asking_and_frame_words():
@@ -23,6 +26,53 @@ def test_focus_word_after_and_before_the_question_word():
     assert abstain.focus_word("会议在北京哪个酒店举行？") == "酒店"
     assert abstain.focus_word("全国碳市场的累计成交额是多少？") == "成交额"
     assert abstain.focus_word("重金属污染防治") is None
+    assert abstain.focus_word("尾矿库排查共发现了多少个环境风险隐患？") == "环境"  # over the measure word 个
+    assert abstain.focus_word("2022年新增的25个城市具体是哪些？") == "城市"  # back over 具体 是
+
+
+def test_answer_kind_words_are_not_content_and_not_a_focus():
+    # 什么态度 / 哪些措施 / 什么职务 name the kind of answer; a passage answers without the word
+    assert abstain.content_words("对这类项目的环评审批是什么态度？") == ["项目", "环评", "审批"]
+    assert abstain.focus_word("在资金保障方面采取了哪些措施？") is None
+    assert abstain.focus_word("孙金龙担任什么职务？") is None
+
+
+@pytest.mark.parametrize("question, passage, missing", [
+    ("2022年全国地表水优良断面比例是多少？", "优良断面比例达到87.9%。", 0.0),
+    ("2022年全国地表水优良断面比例是多少？", "水环境质量持续改善。", 1.0),
+    ("生态环境部的部门预算是多少？", "部门预算为52亿元。", 0.0),
+    ("生态环境部的部门预算是多少？", "强化资金支撑保证。", 1.0),
+    ("黄润秋今年多大年龄？", "部长黄润秋作工作报告。", 1.0),
+    ("这次会议一共有多少人参加？", "会议以视频形式召开，约3000人参加。", 0.0),
+    ("这次会议一共有多少人参加？", "各省生态环境厅负责同志参加会议。", 1.0),
+    ("会议是什么时候召开的？", "2月16日至17日，会议在京召开。", 0.0),
+    ("第三轮督察什么时候启动？", "深入推进中央生态环境保护督察。", 1.0),
+    ("全国完成了多少座尾矿库的排查？", "完成1万余座尾矿库环境风险排查。", 0.0),
+    ("一共督察了多少个省？", "累计将344余万个固定污染源纳入管理。", 1.0),  # a count of something else
+    ("有多少种新污染物被纳入清单？", "将14种新污染物纳入重点管控清单。", 0.0),
+    ("成功发射了几颗卫星？", "成功发射三颗生态环境卫星。", 0.0),
+    ("排放量具体下降了多少？", "主要污染物排放总量持续下降。", 1.0),
+    ("排放量具体下降了多少？", "主要污染物排放量下降3.2%。", 0.0),
+    ("会议对工作的回顾包括哪几个方面？", "一是……二是……", 0.0),  # 哪几: which ones, not how many
+    ("What was the carbon price at the end of 2022?", "全国碳市场运行平稳。", 1.0),
+    ("When was the conference held?", "2月16日至17日，会议在京召开。", 0.0),
+    ("会议主要讲了什么？", "会议总结2022年工作。", 0.0),  # asks for no value
+])
+def test_value_missing(question, passage, missing):
+    assert abstain.value_missing(question, [passage]) == missing
+
+
+def test_a_count_must_come_from_a_passage_about_the_asked_year():
+    passage = "新增25个城市纳入清洁取暖支持范围。"
+    assert abstain.value_missing("2022年新增多少个城市纳入清洁取暖范围？", [passage], [{"2022"}]) == 0.0
+    assert abstain.value_missing("2023年要新增多少个城市纳入清洁取暖范围？", [passage], [{"2022"}]) == 1.0
+    assert abstain.value_missing("2023年要新增多少个城市纳入清洁取暖范围？", [passage], [set()]) == 0.0
+
+
+def test_counted_only_the_passage_counts_but_never_names():
+    assert abstain.counted_only("新纳入清洁取暖范围的25个城市具体是哪些？", ["新增25个城市纳入北方地区清洁取暖范围。"])
+    assert not abstain.counted_only("哪些城市纳入了清洁取暖范围？", ["太原、石家庄等城市纳入清洁取暖范围，共25个城市。"])
+    assert not abstain.counted_only("新增了多少个城市？", ["新增25个城市。"])  # not a which-question
 
 
 def test_missing_words_numbers_count_only_when_the_corpus_lacks_them():
@@ -54,7 +104,8 @@ def test_signals_on_a_hand_made_index():
 
 
 def test_features_split_by_language():
-    zh = {"english": 0.0, "missing": 0.5, "focus_missing": 1.0, "number_missing": 0.0, "sentence_top": 0.9, "dense_top": 0.8}
+    zh = {"english": 0.0, "missing": 0.5, "focus_missing": 1.0, "number_missing": 0.0, "value_missing": 1.0,
+          "sentence_top": 0.9, "dense_top": 0.8}
     en = dict(zh, english=1.0)
     n_zh, n_en = len(abstain.ZH_FEATURES), len(abstain.EN_FEATURES)
     assert len(abstain.features(zh)) == len(abstain.feature_names()) == n_zh + n_en + 1

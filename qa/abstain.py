@@ -40,7 +40,7 @@ from pathlib import Path
 import jieba
 import numpy as np
 
-from qa.chunking import list_parents
+from qa.chunking import YEAR
 from qa.lexical import tokens
 from qa.lexicon import GLOSSARY, _glossary, normalize
 
@@ -101,21 +101,12 @@ _EN_STOP = set(
 _CORPUS: list = [None, None]  # [index, its prepared text]: the last index seen (Index is unhashable)
 
 
-_YEAR = re.compile(r"((?:19|20)\d\d)年")
-
-
-def _corpus(index) -> tuple[dict, dict, str, dict]:
-    """Normalized text, token set and years (its own and its list intro's) of every paragraph,
-    and the whole corpus; once per index."""
+def _corpus(index) -> tuple[dict, dict, str]:
+    """Normalized text and token set of every paragraph, and the whole corpus; once per index."""
     if _CORPUS[0] is not index:
         texts = {k: normalize(v).lower() for k, v in index.paragraphs.items()}
         toks = {k: set(tokens(v)) for k, v in index.paragraphs.items()}
-        years = {k: set(_YEAR.findall(v)) for k, v in texts.items()}
-        for d in index.documents:
-            for i, parent in enumerate(list_parents(d["paragraphs"])):
-                if parent is not None:
-                    years[(d["name"], i + 1)] |= years.get((d["name"], parent), set())
-        _CORPUS[:] = [index, (texts, toks, "\n".join(texts.values()), years)]
+        _CORPUS[:] = [index, (texts, toks, "\n".join(texts.values()))]
     return _CORPUS[1]
 
 
@@ -215,7 +206,7 @@ def value_missing(query: str, top_texts: list[str], top_years: list[set] | None 
     wanted = [(answer, top_texts) for asking, answer in kinds if asking.search(q)]
     quantity = _quantity_pattern(q)
     if quantity:
-        asked = set(_YEAR.findall(q))
+        asked = set(YEAR.findall(q))
         years = top_years or [set()] * len(top_texts)
         wanted.append((quantity, [t for t, y in zip(top_texts, years) if not asked or not y or asked & y]))
     missing = any(not any(p.search(t) for t in texts) for p, texts in wanted)
@@ -231,7 +222,8 @@ def english_missing(query: str) -> float:
 
 def signals(index, query, qv, dense, lexical, hits) -> dict:
     """Evidence that the documents answer the question, for `confidence` to weigh."""
-    texts, toks, corpus, years = _corpus(index)
+    texts, toks, corpus = _corpus(index)
+    years = index.paragraph_years
     top = [(h.doc, h.paragraph) for h in hits[:TOP_K]]
     english = not _CJK.search(query)
     out = {"english": float(english), "missing": 0.0, "focus_missing": 0.0, "number_missing": 0.0,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.chunking import YEAR
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.lexical import BM25
 from qa.types import Passage
@@ -53,6 +54,18 @@ class Index:
             for row, (doc, para, _, _) in enumerate(self.sentences):
                 cached.setdefault((doc, para), []).append(row)
             self._sentence_rows = cached
+        return cached
+
+    @property
+    def paragraph_years(self) -> dict[tuple[str, int], set[str]]:
+        """The years each paragraph speaks of: its own and, for a list item, its intro's (the items
+        under "2023年要抓好以下重点任务" never name the year themselves)."""
+        cached = getattr(self, "_paragraph_years", None)
+        if cached is None:
+            own = {key: set(YEAR.findall(text)) for key, text in self.paragraphs.items()}
+            parent = {(p.doc, p.paragraph): (p.doc, p.parent) for p in self.passages if p.parent is not None}
+            cached = {key: years | own.get(parent.get(key), set()) for key, years in own.items()}
+            self._paragraph_years = cached
         return cached
 
     @property

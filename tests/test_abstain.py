@@ -6,14 +6,12 @@ import numpy as np
 import pytest
 
 from qa import abstain
+from qa.chunking import YEAR
 
 
 def _index(paragraphs: dict):
-    docs = {}
-    for (doc, n), text in sorted(paragraphs.items()):
-        docs.setdefault(doc, []).extend([""] * (n - len(docs.get(doc, [])) - 1) + [text])
     return SimpleNamespace(paragraphs=paragraphs, sentences=[], sentence_vectors=np.zeros((0, 2), np.float32),
-                           sentence_rows={}, documents=[{"name": d, "paragraphs": p} for d, p in docs.items()])
+                           sentence_rows={}, paragraph_years={k: set(YEAR.findall(v)) for k, v in paragraphs.items()})
 
 
 def test_content_words_drop_asking_and_frame_words():

@@ -28,8 +28,27 @@ def test_standalone_questions_stay_unchanged_with_history(q):
     assert resolve(f"  {q} ", []) == q
 
 
-def test_topic_followup_takes_the_previous_question():
-    assert resolve("那核安全方面呢？", [TASKS]) == "核安全 2023年生态环境保护的重点任务有哪些？"
+def test_topic_followup_takes_the_previous_question_without_its_topic():
+    out = resolve("那核安全方面呢？", [TASKS])
+    assert out.startswith("核安全 ") and "2023年" in out and "有哪些" in out
+    assert "生态环境" not in out and "重点任务" not in out
+
+
+def test_new_topic_replaces_the_old_one():
+    out = resolve("那监测方面呢？", ["2022年在应对气候变化方面做了哪些工作？"])
+    assert out.startswith("监测") and "2022年" in out and "做了哪些" in out
+    assert "气候" not in out and "应对" not in out
+
+
+@pytest.mark.parametrize("q", ["那进展呢？", "那2022年呢？", "还有呢？", "第三项呢？", "那它的目标呢？"])
+def test_followups_without_a_topic_of_their_own_keep_the_previous_topic(q):
+    assert "大气污染防治" in resolve(q, ["2023年大气污染防治有什么安排？"])
+
+
+@pytest.mark.parametrize("q", ["What is his position?", "What were their roles?", "Where are its offices?"])
+def test_english_possessive_pronouns_point_back(q):
+    assert is_followup(q)
+    assert resolve(q, ["Who chaired the opening session?"]).endswith("Who chaired the opening session?")
 
 
 def test_year_followup_replaces_the_year():
@@ -54,9 +73,14 @@ def test_followup_without_history_is_the_question_itself():
 
 def test_chained_followups_resolve_through_the_history():
     out = resolve("第六项呢？", [TASKS, "那核安全方面呢？"])
-    assert out.startswith("第六项") and "重点任务" in out
+    assert out.startswith("第六项") and "核安全" in out and "2023年" in out
+
+
+def test_year_followup_of_a_topic_followup_keeps_the_newer_topic():
+    out = resolve("那去年呢？", ["2023年大气污染防治有什么安排？", "那水污染呢？"])
+    assert out.startswith("去年") and "水污染" in out and "大气" not in out and "2023" not in out
 
 
 def test_only_the_latest_question_is_used():
     out = resolve("那核安全方面呢？", ["谁主持了开幕会？", TASKS])
-    assert "主持" not in out and "重点任务" in out
+    assert "主持" not in out and "2023年" in out

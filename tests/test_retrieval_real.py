@@ -57,8 +57,18 @@ def test_list_answer_cites_the_intro_and_items(real_service):
 
 def test_followup_uses_history(real_service):
     r, _ = real_service.retrieve("那核安全方面呢？", ["2023年生态环境保护的重点任务有哪些？"])
-    assert "核安全" in r.query and "重点任务" in r.query
+    assert "核安全" in r.query and "2023年" in r.query
     assert 20 in [h.paragraph for h in r.hits[:3]]
+
+
+def test_year_followup_finds_the_other_years_paragraph(real_service):
+    r, _ = real_service.retrieve("那去年呢？", ["2023年碧水保卫战有哪些安排？"])
+    assert r.hits[0].paragraph == 10  # 二是…持续推进碧波保卫战 (2022), not 三是… of 2023
+
+
+def test_topic_followup_drops_the_previous_topic(real_service):
+    r, _ = real_service.retrieve("那监测方面呢？", ["2022年在应对气候变化方面做了哪些工作？"])
+    assert r.hits[0].paragraph == 11, [h.paragraph for h in r.hits[:5]]
 
 
 def test_ordinal_followup_finds_the_sixth_task(real_service):

@@ -1,0 +1,77 @@
+"""Retrieval rules on a tiny two-list corpus with the fake embedder: year scope and list expansion."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import retrieval
+from qa.retrieval import Retriever
+from qa.types import Hit
+
+# Two lists whose items share their words; only the intros say which year each belongs to.
+CORPUS = "\n".join([
+    "会议认为,2022年,全国生态环境质量持续改善。",
+    "一是推进碧水保卫战,整治入河排污口。",
+    "二是推进净土保卫战,开展土壤污染源头防治行动。",
+    "会议确认,2023年要抓好以下重点任务。",
+    "一是深入推进碧水保卫战,推进黑臭水体整治,整治入河排污口。",
+    "二是深入推进净土保卫战,强化土壤污染源头管控。",
+    "三是严格核与辐射安全监管,加强核安全监管体系。",
+    "会议在北京举行,部长作了工作报告,总结了工作并部署了任务。",
+])
+
+
+@pytest.fixture
+def retriever(fake_build, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "r.txt").write_text(CORPUS, encoding="utf-8")
+    settings, index, embedder = fake_build([data])
+    return Retriever(index, embedder, settings)
+
+
+def _rank(r, question, history=()):
+    return [h.paragraph for h in r.search(question, history).hits]
+
+
+def test_items_inherit_their_intro_year(retriever):
+    years = retriever.index.paragraph_years
+    assert years[("r.txt", 2)] == {"2022"} and years[("r.txt", 5)] == {"2023"}
+    assert years[("r.txt", 8)] == set()
+
+
+def test_a_year_in_the_question_demotes_items_of_another_year(retriever, monkeypatch):
+    q = "2022年碧水保卫战整治了什么？"
+    ranked = _rank(retriever, q)
+    assert ranked.index(2) < ranked.index(5), ranked
+    monkeypatch.setattr(retrieval, "YEAR_MISMATCH_PENALTY", 0.0)
+    assert _rank(retriever, q).index(5) < _rank(retriever, q).index(2)  # the 2023 item wins on words alone
+
+
+def test_year_followup_lands_in_the_other_year(retriever):
+    ranked = _rank(retriever, "那去年呢？", ["2023年碧水保卫战整治了什么？"])
+    assert ranked.index(2) < ranked.index(5), ranked
+
+
+def test_a_question_without_a_year_is_not_scoped(retriever):
+    assert retriever._year_penalty("碧水保卫战做了什么？") == {}
+    penalty = retriever._year_penalty("2023年碧水保卫战做了什么？")
+    assert ("r.txt", 2) in penalty and ("r.txt", 5) not in penalty and ("r.txt", 8) not in penalty
+
+
+def _hit(r, paragraph, score):
+    return Hit("r.txt", paragraph, score, tuple(p for p in r.index.passages if p.paragraph == paragraph))
+
+
+def test_an_expanded_list_goes_before_what_outranked_it(retriever):
+    # The meeting paragraph outranks the list's intro, which triggers the expansion from rank 2.
+    hits = [_hit(retriever, p, s) for p, s in ((8, 5.0), (4, 4.0), (5, 3.0), (6, 2.9), (1, 1.0))]
+    out, intro = retriever._expand_list("2023年的重点任务有哪些？", hits)
+    assert intro == ("r.txt", 4)
+    assert [h.paragraph for h in out] == [4, 5, 6, 7, 8, 1]
+
+
+def test_a_question_about_one_item_does_not_expand(retriever):
+    hits = [_hit(retriever, p, s) for p, s in ((8, 5.0), (5, 4.0), (6, 1.0), (7, 0.9), (4, 0.5))]
+    out, intro = retriever._expand_list("碧水保卫战有哪些措施？", hits)
+    assert intro is None and out == hits

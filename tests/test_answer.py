@@ -8,9 +8,10 @@ import re
 import numpy as np
 import pytest
 
-from qa.answer import NOT_FOUND, NOT_FOUND_EN, compose
+from qa.answer import NOT_FOUND, NOT_FOUND_EN, _Asked, compose
 from qa.retrieval import Retrieval, Retriever
 from qa.service import QAService
+from qa.types import Hit
 from tests.conftest import REPORT
 
 QUESTIONS = [
@@ -90,13 +91,71 @@ def test_fact_question_answer_cites_the_right_paragraph(pipeline):
     assert any(c.paragraph == 9 and any("尾矿库" in h for h in c.highlights) for c in a.citations)
 
 
-def test_list_question_answers_with_the_intro_and_every_item(pipeline):
+def test_list_answer_leads_with_the_items_when_the_intro_only_announces_them(pipeline):
     index, retriever = pipeline
     r = retriever.search("2023年要抓好以下要点使命有哪些？")
-    assert r.list_intro == (REPORT.name, 15)
+    assert r.list_intro == (REPORT.name, 15)  # paragraph 15 is just "会议确认,2023年要抓好以下要点使命。"
     a = compose(r, index, True)
-    assert [c.paragraph for c in a.citations] == [15, 16, 17, 18, 19, 20, 21, 22]
-    assert a.answer.startswith("会议确认,2023年要抓好以下要点使命。[1]")
+    assert [c.paragraph for c in a.citations] == [16, 17, 18, 19, 20, 21, 22]
+    assert a.answer.startswith("一是活跃推进美丽中国制作实践。[1]二是厚实推进绿色低碳高质量展开。[2]")
+    assert "以下要点使命" not in a.answer
+
+
+def _retrieval(index, question: str, paragraphs: list[int], query: str | None = None, list_intro=None) -> Retrieval:
+    """Hits on `paragraphs` in that order, with a zero query vector: only the lexical cues choose sentences."""
+    hits = [Hit(REPORT.name, p, 10.0 - i) for i, p in enumerate(paragraphs)]
+    dim = index.sentence_vectors.shape[1]
+    return Retrieval(question, query or question, hits, np.zeros(dim, dtype=np.float32), list_intro=list_intro)
+
+
+def test_list_answer_keeps_an_intro_that_says_something(pipeline):
+    index, _ = pipeline
+    a = compose(_retrieval(index, "2022年的工作包括哪几个方面？", [8], list_intro=(REPORT.name, 8)), index, True)
+    assert [c.paragraph for c in a.citations] == [8, 9, 10, 11]
+    assert a.answer.startswith("会议认为,2022年,")
+    assert "[1]一是坚决支撑" in a.answer
+
+
+def test_followup_leads_with_its_own_words_not_the_earlier_question(pipeline):
+    index, _ = pipeline
+    # Paragraph 23: sentence 1 is the 交流发言 the earlier question asked about, sentence 2 the 书面交流.
+    r = _retrieval(index, "那书面交流的呢？", [23], query="书面交流的 哪些省份在会上作了交流发言？")
+    assert compose(r, index, True).answer.startswith("河北省、江苏省")
+    alone = _retrieval(index, "哪些省份在会上作了交流发言？", [23])
+    assert compose(alone, index, True).answer.startswith("会上,山西省")
+
+
+def test_question_naming_a_list_item_by_ordinal_leads_with_that_item(pipeline):
+    index, _ = pipeline
+    r = _retrieval(index, "第六项呢？", [15, 21, 17], query="第六项 2023年的重点任务有哪些？")
+    a = compose(r, index, True)
+    assert a.answer.startswith("六是依法推进生态环境维护督察法律。[1]")
+    assert "以下要点使命" not in a.answer  # a bare announcement is no answer on its own
+
+
+@pytest.mark.parametrize(("question", "items"), [
+    ("第二项呢？", ("二是",)), ("What about the sixth task?", ("六是",)),
+    ("第三方环保服务机构弄虚作假怎么整治？", ()), ("第三轮督察什么时候启动？", ()),
+    ("What was achieved at the second phase of COP15?", ()),
+])
+def test_only_an_ordinal_with_an_item_word_names_a_list_item(pipeline, question, items):
+    index, _ = pipeline
+    assert _Asked.of(_retrieval(index, question, [21])).items == items
+
+
+def test_how_many_question_leads_with_a_sentence_stating_a_quantity(pipeline):
+    index, _ = pipeline
+    # Both paragraphs mention 新污染物; only paragraph 10's sentence counts them (将14种新污染物…),
+    # and paragraph 18 ranks first.
+    r = _retrieval(index, "新污染物有多少？", [18, 10])
+    assert compose(r, index, True).answer.startswith("全面发动“无废城市”制作,将14种新污染物归入要点管控清单。[1]")
+
+
+def test_english_question_matches_sentences_through_the_glossary(pipeline):
+    index, _ = pipeline
+    # Paragraph 24: 翟青掌管开幕会 (presided over the opening session), then who attended.
+    r = _retrieval(index, "Who presided over the opening session?", [24])
+    assert compose(r, index, True).answer.startswith("生态环境部党组成员、副部长翟青掌管开幕会。[1]")
 
 
 def test_not_found_says_so_and_lists_nearest_passages(pipeline):
@@ -150,4 +209,4 @@ def test_service_ask_with_fake_embedder(fake_build):
     assert a.question == "全国完成了多少座尾矿库环境风险排查？"
     assert a.citations and all(c.doc == REPORT.name for c in a.citations)
     follow = service.ask("那核安全方面呢？", ["2023年生态环境保护的重点任务有哪些？"])
-    assert "核安全" in follow.query and "重点任务" in follow.query
+    assert "核安全" in follow.query and "2023年" in follow.query  # the new topic replaces the old one

@@ -40,6 +40,7 @@ from pathlib import Path
 import jieba
 import numpy as np
 
+from qa import answer_types
 from qa.chunking import YEAR
 from qa.lexical import tokens
 from qa.lexicon import GLOSSARY, _glossary, normalize
@@ -74,16 +75,6 @@ _FRAME = set(
     " 原因 根本原因 目标 成果 成效 效果 特点 评价 影响 经验 思路 方向 体现 表现 内容 具体内容"
     # and the verbs that go with them (取得什么成果, 采取哪些措施, 担任什么职务)
     " 取得 采取 担任".split()
-)
-# Questions that ask for a value of a kind a passage states in a recognizable form: a share
-# (a percentage), money (元), an age (岁), a head count (N人/名), a day (N月/N日). If none of the
-# top passages has a value of that kind, they don't answer it, whatever their topic.
-_VALUE_KINDS = (
-    (re.compile(r"比例|比重|占比|百分之|百分比|[达覆]盖?率是?多少"), re.compile(r"\d\s*[%％]|百分之|\d成")),
-    (re.compile(r"多少钱|[多几]少?(?:亿|万)?元|花了多少|资金[是有]?多少|多少资金"), re.compile(r"\d\s*(?:多|余)?\s*(?:万|亿)?\s*元")),
-    (re.compile(r"年龄|多大岁数|几岁|多少岁"), re.compile(r"\d\s*岁")),
-    (re.compile(r"多少人|几个人|人数|几人|多少名"), re.compile(r"\d\s*(?:多|余)?\s*(?:万|亿)?\s*(?:人|名)")),
-    (re.compile(r"什么时候|何时|哪天|哪一天|几月|哪个月|日期|几号"), re.compile(r"\d+\s*[月日号]|[上下]半年|年[底初中]|月[底初中]|\d年(?:以|之)?前")),
 )
 _QUESTION_WORD = re.compile(r"什么|哪|多少|几|谁|如何|多大|多长")
 _HAS_WORD = re.compile(r"[\u3400-\u9fff0-9a-z]")
@@ -146,14 +137,6 @@ def missing_words(words: list[str], top: list, texts: dict, toks: dict, corpus: 
     return [w for w in words if (w not in corpus if w.isdigit() else not any(_found(w, texts[k], toks[k]) for k in top))]
 
 
-# The same value kinds asked in English (the passages are Chinese: the answer forms are shared).
-_VALUE_KINDS_EN = (
-    (re.compile(r"percentage|proportion|percent|share of|\bratio\b", re.I), _VALUE_KINDS[0][1]),
-    (re.compile(r"how much money|\bbudget\b|\bcost\b|\bprice\b|\bfunding\b|\byuan\b|\bspent\b", re.I), _VALUE_KINDS[1][1]),
-    (re.compile(r"how old|\bage\b", re.I), _VALUE_KINDS[2][1]),
-    (re.compile(r"how many people|attendees|participants", re.I), _VALUE_KINDS[3][1]),
-    (re.compile(r"\bwhen\b|what date|which day|which month", re.I), _VALUE_KINDS[4][1]),
-)
 # "How many X": 多少/几, an optional measure word, then what is counted (not 第几, an ordinal,
 # not 哪几, which ones, and not 几年/几月, a time). A passage answers it with a number before that measure word or noun.
 _HOW_MANY = re.compile(
@@ -202,8 +185,7 @@ def value_missing(query: str, top_texts: list[str], top_years: list[set] | None 
     of a counted set) none of `top_texts` states. A count must come from a passage about the
     question's year (the 2022 figure does not answer "how many in 2023")."""
     q = normalize(query)
-    kinds = _VALUE_KINDS_EN if not _CJK.search(q) else _VALUE_KINDS
-    wanted = [(answer, top_texts) for asking, answer in kinds if asking.search(q)]
+    wanted = [(kind.stated, top_texts) for kind in answer_types.asked(q)]
     quantity = _quantity_pattern(q)
     if quantity:
         asked = set(YEAR.findall(q))

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa import abstain, followup, lexicon
+from qa import abstain, answer_types, followup, lexicon
 from qa.chunking import YEAR
 from qa.config import Settings
 from qa.embedding import Embedder
@@ -18,16 +18,11 @@ from qa.types import Hit
 # Questions that ask for an enumeration; only then is a list's intro expanded into its items.
 _LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举|清单|分别|干啥|干什么|做什么|要做"
                        r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b", re.I)
-# Expected answer types. The bonus is in fused z-score units (a strong BM25 match adds ~4-8),
-# so it only breaks near-ties: 0, 0.5, 1 and 2 scored the same on dev; 1.0 moved "When was the
-# conference held?" from paragraph 7 to 2.
+# Expected answer types (qa/answer_types.py): a 'when' question prefers paragraphs that state a
+# day, a 'who' question ones that name an office-holder. The bonus is in fused z-score units (a
+# strong BM25 match adds ~4-8), so it only breaks near-ties: 0, 0.5, 1 and 2 scored the same on
+# dev; 1.0 moved "When was the conference held?" from paragraph 7 to 2.
 ANSWER_TYPE_BONUS = 1.0
-ANSWER_TYPES = (
-    (re.compile(r"什么时候|何时|哪天|几月|日期|\bwhen\b|\bwhat date\b", re.I),
-     re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月")),
-    (re.compile(r"谁|哪位|\bwho\b|\bwhom\b", re.I),
-     re.compile(r"(?:部长|书记|主任|组长|总工程师|省长|市长|局长|主席|负责同志)[\u4e00-\u9fff]{2,3}(?:[,，、出主作同]|$)")),
-)
 # A question scoped to a year (after 今年/去年 are resolved) demotes paragraphs that speak only of
 # other years, counting a list item's intro as part of the item (the items under "2023年要抓好以下
 # 重点任务" never name the year themselves). Paragraphs naming no year are left alone. In fused
@@ -114,7 +109,8 @@ class Retriever:
         self._children = _list_children(index)
         self.reference_year = reference_year(index)
         # Paragraphs that can answer each answer type, found once per index.
-        self._typed = [{k for k, t in index.paragraphs.items() if pattern.search(t)} for _, pattern in ANSWER_TYPES]
+        self._typed = {kind.name: {k for k, t in index.paragraphs.items() if kind.stated.search(t)}
+                       for kind in answer_types.KINDS if kind.name in answer_types.BONUS_KINDS}
 
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index
@@ -154,9 +150,9 @@ class Retriever:
     def _answer_type_bonus(self, query: str) -> dict[tuple[str, int], float]:
         """A 'when' question prefers paragraphs that state a date, a 'who' question ones that name office-holders."""
         out: dict[tuple[str, int], float] = {}
-        for (cue, _), keys in zip(ANSWER_TYPES, self._typed):
-            if cue.search(query):
-                for key in keys:
+        for kind in answer_types.asked(query):
+            if kind.name in self._typed:
+                for key in self._typed[kind.name]:
                     out[key] = out.get(key, 0.0) + ANSWER_TYPE_BONUS
         return out
 

@@ -55,6 +55,9 @@ def test_answer_kind_words_are_not_content_and_not_a_focus():
     ("What was the carbon price at the end of 2022?", "全国碳市场运行平稳。", 1.0),
     ("When was the conference held?", "2月16日至17日，会议在京召开。", 0.0),
     ("会议主要讲了什么？", "会议总结2022年工作。", 0.0),  # asks for no value
+    ("谁作了工作报告？", "生态环境部部长黄润秋作工作报告。", 0.0),
+    ("浙江省是哪位负责同志作的发言？", "浙江省生态环境厅首要负责同志作交流发言。", 1.0),  # no name given
+    ("Who chaired the closing session?", "生态环境部副部长翟青主持开幕会。", 0.0),  # a name is stated (which session: not this signal)
 ])
 def test_value_missing(question, passage, missing):
     assert abstain.value_missing(question, [passage]) == missing

@@ -159,7 +159,8 @@ def _quantity_pattern(query: str) -> re.Pattern | None:
     m = _HOW_MANY.search(query)
     if not m:
         return None
-    unit, noun = m.group(1) or "", m.group(2)[:1].strip("的了被是在有和与")
+    # what is counted: its first two characters (多少个[行动]目标 is not 1.6万个[行政]村)
+    unit, noun = m.group(1) or "", m.group(2).lstrip("的了被是在有和与")[:2]
     if unit:  # 多少个城市 -> "25个城市"; a bare unit (有多少个?) -> any "N个"
         return re.compile(rf"{_NUMBER}{re.escape(unit)}" + (rf"[^。；，,\d]{{0,{UNIT_SPAN}}}{re.escape(noun)}" if noun else ""))
     return re.compile(rf"{_NUMBER}[^。；，,\d]{{0,{NUMBER_SPAN}}}{re.escape(noun)}") if noun else None
@@ -171,10 +172,25 @@ _WHICH = re.compile(r"哪些|哪个|哪几|具体是|分别|包括哪|叫什么|
 _COUNTED = _NUMBER + r"[个项台颗座次种家名批条处所][^。；，,、\d]{0,2}$"
 
 
+# A count the question quotes ("这25个城市具体是哪些"), and how a passage names the members it
+# counts: "北京、天津等25个城市" before, "25个城市（…）" / "：…" / "，包括…" after.
+_QUOTED_COUNT = re.compile(r"\d[\d.]*\s*(?:余|多)?\s*(?:万|亿)?\s*[个项台颗座次种家名批条处所]")
+_NAMED_BEFORE = re.compile(r"[、，,][^。；]{0,16}等$")
+_NAMED_AFTER = re.compile(r"[^。；，,]{0,8}?(?:[（(：:]|[,，]\s*(?:包括|即|分别|主要有))")
+
+
 def counted_only(query: str, top_texts: list[str]) -> bool:
     """The question asks which X, and the top passages only count X ("新增25个城市"), never name them."""
+    q = normalize(query)
+    if not _WHICH.search(q):
+        return False
+    quoted = _QUOTED_COUNT.search(q)
+    if quoted:  # where the passages give that very count, are the members named next to it?
+        at = [(t[: m.start()], t[m.end() :]) for t in top_texts for m in re.finditer(re.escape(quoted.group(0)), t)]
+        if at:
+            return not any(_NAMED_BEFORE.search(b[-24:]) or _NAMED_AFTER.match(a) for b, a in at)
     focus = focus_word(query)
-    if not focus or len(focus) < 2 or not _WHICH.search(normalize(query)):
+    if not focus or len(focus) < 2:
         return False
     seen = [t[: m.start()] for t in top_texts for m in re.finditer(re.escape(focus), t)]
     return bool(seen) and all(re.search(_COUNTED, before[-12:]) for before in seen)

@@ -74,6 +74,10 @@ def test_counted_only_the_passage_counts_but_never_names():
     assert abstain.counted_only("新纳入清洁取暖范围的25个城市具体是哪些？", ["新增25个城市纳入北方地区清洁取暖范围。"])
     assert not abstain.counted_only("哪些城市纳入了清洁取暖范围？", ["太原、石家庄等城市纳入清洁取暖范围，共25个城市。"])
     assert not abstain.counted_only("新增了多少个城市？", ["新增25个城市。"])  # not a which-question
+    # the question quotes the count: other, uncounted mentions of 城市 don't matter
+    assert abstain.counted_only("这25个城市具体是哪些？", ["新增25个城市纳入清洁取暖范围，启动“无废城市”建设。"])
+    assert not abstain.counted_only("这25个城市具体是哪些？", ["太原、石家庄等25个城市纳入清洁取暖范围。"])
+    assert not abstain.counted_only("这14种新污染物是哪些？", ["14种新污染物（全氟辛酸、十溴二苯醚等）纳入清单。"])
 
 
 def test_missing_words_numbers_count_only_when_the_corpus_lacks_them():

@@ -37,6 +37,11 @@ KINDS = (
     Kind("day", re.compile(r"什么时候|何时|哪天|哪一天|几月|哪个月|日期|几号"),
          re.compile(r"\bwhen\b|what date|which day|which month", re.I),
          re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}年\d{1,2}月|\d+\s*[月日号]|[上下]半年|年[底初中]|月[底初中]|\d年(?:以|之)?前")),
+    # A place named: a province, city or county (not 城市 itself, not 市场), or a municipality
+    # written bare (北京, 在京), the closed set of names that drop 市.
+    Kind("place", re.compile(r"哪个城市|哪些城市|哪座城市|哪个省|哪些省|哪个地方|哪些地方|在哪里|在哪儿|在哪[举召开]|哪个国家"),
+         re.compile(r"\bwhere\b|which (?:city|cities|province|provinces|country|place)", re.I),
+         re.compile(r"[\u4e00-\u9fff]{2,6}(?:省|自治区|(?<!城)市|县)(?=[、，,。；（(生人政党和与及]|$)|北京|天津|上海|重庆|在京|在沪")),
     # An office-holder named: a title then a 2-3 character name (部长黄润秋, 负责同志…).
     Kind("person", re.compile(r"谁|哪位"), re.compile(r"\bwho\b|\bwhom\b", re.I),
          re.compile(r"(?:部长|书记|主任|组长|总工程师|省长|市长|局长|主席|负责同志)[\u4e00-\u9fff]{2,3}(?:[,，、出主作同]|$)")),

@@ -56,6 +56,10 @@ def test_answer_kind_words_are_not_content_and_not_a_focus():
     ("When was the conference held?", "2月16日至17日，会议在京召开。", 0.0),
     ("会议主要讲了什么？", "会议总结2022年工作。", 0.0),  # asks for no value
     ("谁作了工作报告？", "生态环境部部长黄润秋作工作报告。", 0.0),
+    ("气候投融资试点包括哪些城市？", "深入气候适应型城市、低碳城市建设，推进县城及县域发展。", 1.0),  # kinds of city, no city
+    ("哪些省份在会上作了交流发言？", "会上，山西省、上海市生态环境厅负责同志作交流发言。", 0.0),
+    ("会议在哪里召开？", "生态环境部在京召开全国生态环境保护工作会议。", 0.0),
+    ("Where was the conference held?", "深入推进省以下生态环境机构改革。", 1.0),
     ("浙江省是哪位负责同志作的发言？", "浙江省生态环境厅首要负责同志作交流发言。", 1.0),  # no name given
     ("Who chaired the closing session?", "生态环境部副部长翟青主持开幕会。", 0.0),  # a name is stated (which session: not this signal)
 ])

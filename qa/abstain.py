@@ -140,7 +140,7 @@ def missing_words(words: list[str], top: list, texts: dict, toks: dict, corpus: 
 # "How many X": 多少/几, an optional measure word, then what is counted (not 第几, an ordinal,
 # not 哪几, which ones, and not 几年/几月, a time). A passage answers it with a number before that measure word or noun.
 _HOW_MANY = re.compile(
-    r"(?<![第哪])(?:多少|几)(?![年月天日号时])(千伏|周年|个|项|台|颗|座|次|种|家|名|人|批|轮|条|处|所|吨|万|亿|座)?([\u4e00-\u9fff]{0,2})")
+    r"(?<![第哪这那])(?:多少|几)(?![年月天日号时])(千伏|周年|个|项|台|颗|座|次|种|家|名|人|批|轮|条|处|所|吨|万|亿|座)?([\u4e00-\u9fff]{0,2})")
 # "X 是多少" / "X 下降了多少": the counted thing comes before the question word.
 _HOW_MUCH_AFTER = re.compile(r"([\u4e00-\u9fff]{2})(?:了|是|有|为|共|一共|具体|大约|总共)*(?:多少|几)(?:[？?。!！]|$)")
 _NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十百千]+)\s*(?:余|多)?\s*(?:万|亿)?(?:余|多)?"
@@ -148,6 +148,8 @@ _NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十百千]+)\s*(?:余|�
 NUMBER_SPAN = 4
 # ... and a measure word and the noun it counts (三颗[生态环境]卫星).
 UNIT_SPAN = 6
+# ... and a noun and its count written after it (候鸟[]217种, 城市[达到]25个).
+NOUN_TO_COUNT = 8
 
 
 def _quantity_pattern(query: str) -> re.Pattern | None:
@@ -161,9 +163,13 @@ def _quantity_pattern(query: str) -> re.Pattern | None:
         return None
     # what is counted: its first two characters (多少个[行动]目标 is not 1.6万个[行政]村)
     unit, noun = m.group(1) or "", m.group(2).lstrip("的了被是在有和与")[:2]
-    if unit:  # 多少个城市 -> "25个城市"; a bare unit (有多少个?) -> any "N个"
-        return re.compile(rf"{_NUMBER}{re.escape(unit)}" + (rf"[^。；，,\d]{{0,{UNIT_SPAN}}}{re.escape(noun)}" if noun else ""))
-    return re.compile(rf"{_NUMBER}[^。；，,\d]{{0,{NUMBER_SPAN}}}{re.escape(noun)}") if noun else None
+    if not noun:  # a bare unit (有多少个?) -> any "N个"
+        return re.compile(rf"{_NUMBER}{re.escape(unit)}") if unit else None
+    noun, unit = re.escape(noun), re.escape(unit)
+    # The count before the noun (25个城市, 2.1亿吨粗钢) or after it (候鸟217种, 城市达到25个).
+    before = rf"{_NUMBER}{unit}[^。；，,\d]{{0,{UNIT_SPAN if unit else NUMBER_SPAN}}}{noun}"
+    after = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?\d[\d.,]*\s*(?:余|多)?\s*(?:万|亿)?(?:余|多)?{unit}"
+    return re.compile(f"{before}|{after}")
 
 
 # "具体是哪些 / 包括哪些 X / 分别叫什么": the question wants the members named.

@@ -92,7 +92,10 @@ def relative_years(query: str, year: int | None) -> str:
         return query
     def sub(m: re.Match) -> str:
         y = year + _RELATIVE[m.group().lower()]
-        return f"{y}年" if m.group()[0] > "\u3000" else f"in {y}"  # keep English questions English
+        if m.group()[0] <= "\u3000":
+            return f"in {y}"  # keep English questions English
+        # "VOCs今年" -> "VOCs 2023年", not one token "vocs2023"
+        return f" {y}年" if m.start() and m.string[m.start() - 1].isascii() and m.string[m.start() - 1].isalnum() else f"{y}年"
 
     return _RELATIVE_RE.sub(sub, query)
 

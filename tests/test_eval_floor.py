@@ -1,9 +1,10 @@
 """The dev set through `qa eval`, with floors that must hold (CI runs it; measured figures in docs/retrieval.md).
 
 Floors sit a little under what the pipeline measures, so noise in a refactor passes but a real
-regression fails: measured on dev R@1 0.913, R@5 0.983, MRR 0.945, 5/115 wrongly declined,
-14/22 unanswerable declined, 6/7 list questions with every item in the top 8, fact in the first
-sentence 0.800.
+regression fails: measured on dev (209 questions, 157 answerable) R@1 0.949, R@5 0.987,
+MRR 0.963, English R@5 1.000, 6/157 wrongly declined, 47/52 unanswerable declined, 12/15 list
+questions with every item in the top 8, fact in the first sentence 0.879, follow-ups R@1 0.962
+(the same questions asked in full 0.962).
 """
 
 import json
@@ -33,22 +34,29 @@ def test_dev_set_is_big_and_varied_enough():
 
 def test_retrieval_floors(dev_report):
     m, _ = dev_report
-    assert m["recall@1"] >= 0.85, m
-    assert m["recall@5"] >= 0.95, m
-    assert m["mrr@10"] >= 0.90, m
+    assert m["recall@1"] >= 0.90, m
+    assert m["recall@5"] >= 0.97, m
+    assert m["mrr@10"] >= 0.93, m
     assert m["by_type"]["english"]["recall@5"] >= 0.90, m["by_type"]["english"]
     assert m["list_items_in_top8"] >= 0.70, m
 
 
 def test_abstention_floors(dev_report):
     m, _ = dev_report
-    assert m["wrongly_declined"] <= 0.08 * m["answerable"], m
-    assert m["declined"] >= 0.45 * m["unanswerable"], m
+    assert m["wrongly_declined"] <= 0.06 * m["answerable"], m
+    assert m["declined"] >= 0.80 * m["unanswerable"], m
+
+
+def test_followups_do_as_well_as_the_full_questions(dev_report):
+    f = dev_report[0]["followup_vs_full"]
+    assert f["questions"] >= 20, f
+    assert f["followup_recall@1"] >= f["full_recall@1"] - 0.05, f  # one question's slack
+    assert f["followup_recall@5"] >= f["full_recall@5"] - 0.05, f
 
 
 def test_answers_lead_with_the_fact(dev_report):
     m, _ = dev_report
-    assert m["fact_in_first_sentence"] >= 0.70, m
+    assert m["fact_in_first_sentence"] >= 0.83, m
 
 
 def test_details_file_shape(dev_report):

@@ -75,3 +75,12 @@ def test_a_question_about_one_item_does_not_expand(retriever):
     hits = [_hit(retriever, p, s) for p, s in ((8, 5.0), (5, 4.0), (6, 1.0), (7, 0.9), (4, 0.5))]
     out, intro = retriever._expand_list("碧水保卫战有哪些措施？", hits)
     assert intro is None and out == hits
+
+
+def test_relative_years_resolve_against_the_documents_year():
+    from qa.retrieval import relative_years
+
+    assert relative_years("去年的成绩", 2023) == "2022年的成绩"
+    assert relative_years("VOCs今年怎么治？", 2023) == "VOCs 2023年怎么治？"  # not one token "VOCs2023"
+    assert relative_years("What about last year?", 2023) == "What about in 2022?"
+    assert relative_years("今年的任务", None) == "今年的任务"

@@ -25,8 +25,10 @@ English questions get their own weights: the dense cosines and ``missing`` = sha
 content words the English glossary cannot translate. Weights and threshold live in
 qa/data/abstention.json, fitted on eval/dev.jsonl by `python bench/calibrate.py`, which also
 prints 5-fold cross-validated rates on dev and the rates on the held-out test set.
-The limit (measured): questions in standard words the spun documents replaced and the variant
-lexicon does not map yet (许可, 运行, 部门, 议程) look exactly like unanswerable ones.
+The limit (measured): questions in words the documents never use and the lexicon or glossary
+does not map (English "grassroots research", a standard word a spun document replaced) look
+exactly like unanswerable ones; and a reason, a portfolio or a speech's content the report
+doesn't give is not a value of a recognizable form (docs/retrieval.md lists what is left).
 """
 
 from __future__ import annotations

@@ -273,6 +273,8 @@ def create_app(service):
     add_routes(app, service)  # before the mount at "/", which would otherwise catch these paths
     return gr.mount_gradio_app(
         app, build_blocks(service), path="/", ssr_mode=False, theme=theme(), footer_links=["api"],
+        # Gradio refuses bigger uploads before they reach the disk; the service checks the same limit.
+        max_file_size=service.settings.max_file_bytes,
         css=(STATIC / "app.css").read_text(encoding="utf-8"), js=(STATIC / "app.js").read_text(encoding="utf-8"),
     )
 

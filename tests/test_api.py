@@ -145,7 +145,10 @@ class StubService:
     """Answers with one citation; `broken` makes it behave like a missing index."""
 
     def __init__(self, broken=False):
+        from qa.config import Settings
+
         self.broken = broken
+        self.settings = Settings(max_file_bytes=1000)
 
     def ask(self, question, history=()):
         from qa.errors import BadInputError, IndexMissingError
@@ -205,3 +208,11 @@ def test_in_process_page_is_served_and_names_no_remote_host(client_for):
     assert page.status_code == 200 and "<html" in page.text.lower()
     remote = re.findall(r'(?:src|href)="(https?://[^"]+)"', page.text)
     assert remote == []
+
+
+def test_in_process_upload_over_the_file_limit_is_refused_before_it_is_stored(client_for):
+    client = client_for(StubService())  # max_file_bytes=1000
+    small = client.post("/gradio_api/upload", files={"files": ("a.txt", "短文。".encode() * 10, "text/plain")})
+    assert small.status_code == 200, small.text
+    big = client.post("/gradio_api/upload", files={"files": ("b.txt", b"x" * 5000, "text/plain")})
+    assert big.status_code == 413, big.text

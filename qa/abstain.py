@@ -87,7 +87,10 @@ _EN_STOP = set(
     "what which who whom whose when where why how is are was were be been the a an of in on at to for by"
     " with and or did do does has have had that this these those its it their there made make many much"
     " from as about into over under were will would can could should may also than then not any some all"
-    " each other such out up one two three first second third been being".split()
+    " each other such out up one two three first second third been being"
+    # question-frame words, the English side of _FRAME: they ask, they name nothing to find
+    " say said says saying doing done carrying carried call called calls change changed changes past main"
+    " s mention mentioned regarding".split()
 )
 
 

@@ -207,12 +207,15 @@ def counted_only(query: str, top_texts: list[str]) -> bool:
     return bool(seen) and all(re.search(_COUNTED, before[-12:]) for before in seen)
 
 
-def value_missing(query: str, top_texts: list[str], top_years: list[set] | None = None) -> float:
+def value_missing(query: str, top_texts: list[str], top_years: list[set] | None = None,
+                  anchored: list[str] | None = None) -> float:
     """1.0 when the question asks for a value (how many, a share, money, an age, a day, the members
     of a counted set) none of `top_texts` states. A count must come from a passage about the
-    question's year (the 2022 figure does not answer "how many in 2023")."""
+    question's year (the 2022 figure does not answer "how many in 2023"); a value of a kind (a
+    person, a place, a day ...) from one of `anchored`, the passages about the question's most
+    specific word (a name in paragraph 24 does not say who spoke for 浙江省 in paragraph 23)."""
     q = normalize(query)
-    wanted = [(kind.stated, top_texts) for kind in answer_types.asked(q)]
+    wanted = [(kind.stated, anchored or top_texts) for kind in answer_types.asked(q)]
     quantity = _quantity_pattern(q)
     if quantity:
         asked = set(YEAR.findall(q))
@@ -229,18 +232,32 @@ def english_missing(query: str) -> float:
     return sum(w not in covered for w in words) / len(words) if words else 0.0
 
 
+def _anchored(words: list[str], top: list, texts: dict, toks: dict) -> list:
+    """The top paragraphs that hold the question's most specific word: the content word found in
+    the fewest of them (but at least one), the longer on a tie. All of `top` when none is found."""
+    found = {w: [k for k in top if _found(w, texts[k], toks[k])] for w in words if not w.isdigit()}
+    found = {w: ks for w, ks in found.items() if ks}
+    if not found:
+        return top
+    anchor = min(found, key=lambda w: (len(found[w]), -len(w)))
+    return found[anchor]
+
+
 def signals(index, query, qv, dense, lexical, hits) -> dict:
     """Evidence that the documents answer the question, for `confidence` to weigh."""
     texts, toks, corpus = _corpus(index)
     years = index.paragraph_years
     top = [(h.doc, h.paragraph) for h in hits[:TOP_K]]
     english = not _CJK.search(query)
+    anchored = None
+    if not english:
+        words = content_words(query)
+        anchored = [texts[k] for k in _anchored(words, top, texts, toks)]
     out = {"english": float(english), "missing": 0.0, "focus_missing": 0.0, "number_missing": 0.0,
-           "value_missing": value_missing(query, [texts[k] for k in top], [years[k] for k in top])}
+           "value_missing": value_missing(query, [texts[k] for k in top], [years[k] for k in top], anchored)}
     if english:
         out["missing"] = english_missing(query)
     else:
-        words = content_words(query)
         miss = missing_words(words, top, texts, toks, corpus)
         if words:
             out["missing"] = sum(1.0 if w not in corpus else ELSEWHERE_WEIGHT for w in miss) / len(words)

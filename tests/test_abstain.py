@@ -123,3 +123,13 @@ def test_features_split_by_language():
     assert len(abstain.features(zh)) == len(abstain.feature_names()) == n_zh + n_en + 1
     assert abstain.features(zh)[n_zh:n_zh + n_en] == [0.0] * n_en
     assert abstain.features(en)[:n_zh] == [0.0] * n_zh
+
+
+def test_a_value_of_the_asked_kind_must_sit_in_the_paragraph_about_the_question():
+    # paragraph 1 names an office-holder, paragraph 2 is about 浙江省 but names nobody
+    index = _index({("d", 1): "生态环境部部长黄润秋作工作报告。", ("d", 2): "会上，浙江省生态环境厅首要负责同志作交流发言。"})
+    hits = [SimpleNamespace(doc="d", paragraph=2), SimpleNamespace(doc="d", paragraph=1)]
+    s = abstain.signals(index, "浙江省是哪位负责同志作的交流发言？", np.ones(2, np.float32), [(1, 0.8)], [], hits)
+    assert s["value_missing"] == 1.0
+    ok = abstain.signals(index, "谁作了工作报告？", np.ones(2, np.float32), [(0, 0.8)], [], hits)
+    assert ok["value_missing"] == 0.0

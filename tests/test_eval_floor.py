@@ -2,7 +2,7 @@
 
 Floors sit a little under what the pipeline measures, so noise in a refactor passes but a real
 regression fails: measured on dev (254 questions, 202 answerable) R@1 0.941, R@5 0.990,
-MRR 0.959, English R@5 1.000, 10/202 wrongly declined, 47/52 unanswerable declined, 12/15 list
+MRR 0.959, English R@5 1.000, 8/202 wrongly declined, 48/52 unanswerable declined, 12/15 list
 questions with every item in the top 8, fact in the first sentence 0.861, follow-ups R@1 0.962
 (the same questions asked in full 0.962).
 """
@@ -44,7 +44,7 @@ def test_retrieval_floors(dev_report):
 def test_abstention_floors(dev_report):
     m, _ = dev_report
     assert m["wrongly_declined"] <= 0.06 * m["answerable"], m
-    assert m["declined"] >= 0.80 * m["unanswerable"], m
+    assert m["declined"] >= 0.85 * m["unanswerable"], m
 
 
 def test_followups_do_as_well_as_the_full_questions(dev_report):

@@ -43,6 +43,7 @@ import jieba
 import numpy as np
 
 from qa import answer_types
+from qa.answer_types import DIGITS, MEASURE_WORDS, NUMBER
 from qa.chunking import YEAR
 from qa.lexical import tokens
 from qa.lexicon import GLOSSARY, _glossary, normalize
@@ -145,10 +146,9 @@ def missing_words(words: list[str], top: list, texts: dict, toks: dict, corpus: 
 # "How many X": 多少/几, an optional measure word, then what is counted (not 第几, an ordinal,
 # not 哪几, which ones, and not 几年/几月, a time). A passage answers it with a number before that measure word or noun.
 _HOW_MANY = re.compile(
-    r"(?<![第哪这那])(?:多少|几)(?![年月天日号时])(千伏|周年|个|项|台|颗|座|次|种|家|名|人|批|轮|条|处|所|吨|万|亿|座)?([\u4e00-\u9fff]{0,2})")
+    rf"(?<![第哪这那])(?:多少|几)(?![年月天日号时])(千伏|周年|[{MEASURE_WORDS}人轮吨万亿])?([\u4e00-\u9fff]{{0,2}})")
 # "X 是多少" / "X 下降了多少": the counted thing comes before the question word.
 _HOW_MUCH_AFTER = re.compile(r"([\u4e00-\u9fff]{2})(?:了|是|有|为|共|一共|具体|大约|总共)*(?:多少|几)(?:[？?。!！]|$)")
-_NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十百千]+)\s*(?:余|多)?\s*(?:万|亿)?(?:余|多)?"
 # How far apart a number and the thing it counts may be (2.1亿吨粗钢: 亿吨 between).
 NUMBER_SPAN = 4
 # ... and a measure word and the noun it counts (三颗[生态环境]卫星).
@@ -162,30 +162,30 @@ def _quantity_pattern(query: str) -> re.Pattern | None:
     after = _HOW_MUCH_AFTER.search(query)
     if after and not _HOW_MANY.search(query[: after.start(0) + 2]):
         word = re.escape(after.group(1))
-        return re.compile(rf"{word}[^。；]{{0,8}}?\d|{_NUMBER}[^。；]{{0,{NUMBER_SPAN}}}{word}")
+        return re.compile(rf"{word}[^。；]{{0,8}}?\d|{NUMBER}[^。；]{{0,{NUMBER_SPAN}}}{word}")
     m = _HOW_MANY.search(query)
     if not m:
         return None
     # what is counted: its first two characters (多少个[行动]目标 is not 1.6万个[行政]村)
     unit, noun = m.group(1) or "", m.group(2).lstrip("的了被是在有和与")[:2]
     if not noun:  # a bare unit (有多少个?) -> any "N个"
-        return re.compile(rf"{_NUMBER}{re.escape(unit)}") if unit else None
+        return re.compile(rf"{NUMBER}{re.escape(unit)}") if unit else None
     noun, unit = re.escape(noun), re.escape(unit)
     # The count before the noun (25个城市, 2.1亿吨粗钢) or after it (候鸟217种, 城市达到25个).
-    before = rf"{_NUMBER}{unit}[^。；，,\d]{{0,{UNIT_SPAN if unit else NUMBER_SPAN}}}{noun}"
-    after = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?\d[\d.,]*\s*(?:余|多)?\s*(?:万|亿)?(?:余|多)?{unit}"
+    before = rf"{NUMBER}{unit}[^。；，,\d]{{0,{UNIT_SPAN if unit else NUMBER_SPAN}}}{noun}"
+    after = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?{DIGITS}{unit}"
     return re.compile(f"{before}|{after}")
 
 
 # "具体是哪些 / 包括哪些 X / 分别叫什么": the question wants the members named.
 _WHICH = re.compile(r"哪些|哪个|哪几|具体是|分别|包括哪|叫什么|名单|名称|名字")
 # A number and a measure word (and up to 2 characters) right before a word: it is counted there.
-_COUNTED = _NUMBER + r"[个项台颗座次种家名批条处所][^。；，,、\d]{0,2}$"
+_COUNTED = NUMBER + rf"[{MEASURE_WORDS}][^。；，,、\d]{{0,2}}$"
 
 
 # A count the question quotes ("这25个城市具体是哪些"), and how a passage names the members it
 # counts: "北京、天津等25个城市" before, "25个城市（…）" / "：…" / "，包括…" after.
-_QUOTED_COUNT = re.compile(r"\d[\d.]*\s*(?:余|多)?\s*(?:万|亿)?\s*[个项台颗座次种家名批条处所]")
+_QUOTED_COUNT = re.compile(DIGITS + rf"\s*[{MEASURE_WORDS}]")
 _NAMED_BEFORE = re.compile(r"[、，,][^。；]{0,16}等$")
 _NAMED_AFTER = re.compile(r"[^。；，,]{0,8}?(?:[（(：:]|[,，]\s*(?:包括|即|分别|主要有))")
 

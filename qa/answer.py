@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.answer_types import MEASURE_WORDS
 from qa.lexical import tokens
 from qa.lexicon import translate_terms
 from qa.retrieval import Retrieval, is_english, ordinal_hint
@@ -33,8 +34,8 @@ INHERITED_WEIGHT = 0.25
 # 7767a29; with the retrieval being changed in the working tree 0 -> 0.05 fixed that question
 # (+1) and 0.2 lost another (it outweighs the words).
 NUMBER_BONUS = 0.05
-_QUANTITY = re.compile(r"多少|几[个种项座台家条次批名位]|\bhow (?:many|much)\b|\bnumber of\b", re.I)
-_NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个种项座台颗家条次批名位]")
+_QUANTITY = re.compile(rf"多少|几[{MEASURE_WORDS}]|\bhow (?:many|much)\b|\bnumber of\b", re.I)
+_NUMBER = re.compile(rf"\d|[一二两三四五六七八九十百千万亿]+[{MEASURE_WORDS}]")
 # A question naming a list item by its ordinal (第六项, the sixth task) is answered by the item's
 # lead sentence (六是…); its words alone lose to incidental matches (第二 in 第二个履约周期).
 # Only an ordinal with an item word counts: 第三方, 第三轮 and "second phase" are no list items
@@ -160,7 +161,7 @@ def _list_sentences(r: Retrieval, asked: _Asked, index: Index) -> list[tuple[int
     if best is not None and not _ANNOUNCES.search(_text(index, best)):
         chosen.append((best, 1.0))
     items = sorted(h.paragraph for h in r.hits if h.doc == doc and h.passages and h.passages[0].parent == intro)
-    items = items or sorted(p.paragraph for p in index.passages if p.doc == doc and p.parent == intro)
+    items = items or [para for _, para in index.list_items.get((doc, intro), [])]
     for para in dict.fromkeys(items):
         rows = index.sentence_rows.get((doc, para), [])
         if rows:

@@ -22,6 +22,12 @@ class Kind:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# How reports write a count: measure words (25个城市, 三颗卫星, 80项标准) and numbers in digits
+# or Chinese numerals with 余/多 and 万/亿 in either order (1万余座, 344余万个, 2.1亿吨).
+MEASURE_WORDS = "个项台颗座次种家名位批条处所"
+_MAGNITUDE = r"\s*(?:余|多)?\s*(?:万|亿)?(?:余|多)?"
+DIGITS = r"\d[\d.,]*" + _MAGNITUDE
+NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十百千]+)" + _MAGNITUDE
 
 KINDS = (
     Kind("share", re.compile(r"比例|比重|占比|百分之|百分比|[达覆]盖?率是?多少"),
@@ -29,11 +35,11 @@ KINDS = (
          re.compile(r"\d\s*[%％]|百分之|\d成")),
     Kind("money", re.compile(r"多少钱|[多几]少?(?:亿|万)?元|花了多少|资金[是有]?多少|多少资金"),
          re.compile(r"how much money|\bbudget\b|\bcost\b|\bprice\b|\bfunding\b|\byuan\b|\bspent\b", re.I),
-         re.compile(r"\d\s*(?:多|余)?\s*(?:万|亿)?\s*元")),
+         re.compile(DIGITS + r"\s*元")),
     Kind("age", re.compile(r"年龄|多大岁数|几岁|多少岁"), re.compile(r"how old|\bage\b", re.I), re.compile(r"\d\s*岁")),
     Kind("head count", re.compile(r"多少人|几个人|人数|几人|多少名"),
          re.compile(r"how many people|attendees|participants", re.I),
-         re.compile(r"\d\s*(?:多|余)?\s*(?:万|亿)?\s*(?:人|名)")),
+         re.compile(DIGITS + r"\s*(?:人|名)")),
     Kind("day", re.compile(r"什么时候|何时|哪天|哪一天|几月|哪个月|日期|几号"),
          re.compile(r"\bwhen\b|what date|which day|which month", re.I),
          re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}年\d{1,2}月|\d+\s*[月日号]|[上下]半年|年[底初中]|月[底初中]|\d年(?:以|之)?前")),

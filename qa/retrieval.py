@@ -109,7 +109,6 @@ class Retriever:
 
     def __init__(self, index: Index, embedder: Embedder, settings: Settings):
         self.index, self.embedder, self.settings = index, embedder, settings
-        self._children = _list_children(index)
         self.reference_year = reference_year(index)
         # Paragraphs that can answer each answer type, found once per index.
         self._typed = {kind.name: {k for k, t in index.paragraphs.items() if kind.stated.search(t)}
@@ -136,8 +135,8 @@ class Retriever:
             p = idx.passages[pid]
             by_para.setdefault((p.doc, p.paragraph), []).append((score, pid))
         bonus = self._answer_type_bonus(query)
-        for key, penalty in self._year_penalty(query).items():
-            bonus[key] = bonus.get(key, 0.0) - penalty
+        for key in self._off_year(query, by_para):
+            bonus[key] = bonus.get(key, 0.0) - YEAR_MISMATCH_PENALTY
         score = {key: max(v)[0] + bonus.get(key, 0.0) for key, v in by_para.items()}
         ranked = sorted(by_para.items(), key=lambda kv: -score[kv[0]])
         hits = [
@@ -159,12 +158,13 @@ class Retriever:
                     out[key] = out.get(key, 0.0) + ANSWER_TYPE_BONUS
         return out
 
-    def _year_penalty(self, query: str) -> dict[tuple[str, int], float]:
-        """Paragraphs (with their list intro) that name years, none of them the question's."""
+    def _off_year(self, query: str, keys) -> list[tuple[str, int]]:
+        """Those of the candidate paragraphs `keys` that name years (theirs or their list intro's), none of them the question's."""
         asked = set(YEAR.findall(query))
         if not asked:
-            return {}
-        return {key: YEAR_MISMATCH_PENALTY for key, years in self.index.paragraph_years.items() if years and not years & asked}
+            return []
+        years = self.index.paragraph_years
+        return [key for key in keys if years.get(key) and not years[key] & asked]
 
     def _expand_list(self, query: str, hits: list[Hit]) -> tuple[list[Hit], tuple[str, int] | None]:
         """For an enumeration question whose list shows up near the top, bring the intro and every item up."""
@@ -173,10 +173,10 @@ class Retriever:
         top = hits[:3]
         for pos, h in enumerate(top):
             key = (h.doc, h.paragraph)
-            intro = key if key in self._children else self._parent_of(h)
+            intro = key if key in self.index.list_items else self._parent_of(h)
             if intro is None:
                 continue
-            members = [intro, *self._children[intro]]
+            members = [intro, *self.index.list_items[intro]]
             near = [x for x in hits[:5] if (x.doc, x.paragraph) in members]
             intro_near = intro in [(x.doc, x.paragraph) for x in hits[:LIST_INTRO_WITHIN]]
             if key != intro and not (intro_near and len(near) >= LIST_MIN_NEAR) and len(near) < LIST_ITEMS_ALONE:
@@ -233,13 +233,3 @@ def zscore(dense, lexical, s: Settings) -> dict[int, float]:
 
 
 FUSIONS = {"rrf": rrf, "zscore": zscore}
-
-
-def _list_children(index: Index) -> dict[tuple[str, int], list[tuple[str, int]]]:
-    children: dict[tuple[str, int], list[tuple[str, int]]] = {}
-    for p in index.passages:
-        if p.parent is not None:
-            kids = children.setdefault((p.doc, p.parent), [])
-            if (p.doc, p.paragraph) not in kids:
-                kids.append((p.doc, p.paragraph))
-    return children

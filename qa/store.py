@@ -57,14 +57,29 @@ class Index:
         return cached
 
     @property
+    def list_items(self) -> dict[tuple[str, int], list[tuple[str, int]]]:
+        """Each list intro's item paragraphs (一是… 二是…), in document order, from the passages' `parent`."""
+        cached = getattr(self, "_list_items", None)
+        if cached is None:
+            cached = {}
+            for p in self.passages:
+                if p.parent is not None:
+                    items = cached.setdefault((p.doc, p.parent), [])
+                    if (p.doc, p.paragraph) not in items:
+                        items.append((p.doc, p.paragraph))
+            self._list_items = cached
+        return cached
+
+    @property
     def paragraph_years(self) -> dict[tuple[str, int], set[str]]:
         """The years each paragraph speaks of: its own and, for a list item, its intro's (the items
         under "2023年要抓好以下重点任务" never name the year themselves)."""
         cached = getattr(self, "_paragraph_years", None)
         if cached is None:
-            own = {key: set(YEAR.findall(text)) for key, text in self.paragraphs.items()}
-            parent = {(p.doc, p.paragraph): (p.doc, p.parent) for p in self.passages if p.parent is not None}
-            cached = {key: years | own.get(parent.get(key), set()) for key, years in own.items()}
+            cached = {key: set(YEAR.findall(text)) for key, text in self.paragraphs.items()}
+            for intro, items in self.list_items.items():
+                for item in items:
+                    cached[item] = cached[item] | cached.get(intro, set())
             self._paragraph_years = cached
         return cached
 

@@ -54,8 +54,9 @@ def test_year_followup_lands_in_the_other_year(retriever):
 
 
 def test_a_question_without_a_year_is_not_scoped(retriever):
-    assert retriever._year_penalty("碧水保卫战做了什么？") == {}
-    penalty = retriever._year_penalty("2023年碧水保卫战做了什么？")
+    every = list(retriever.index.paragraphs)
+    assert retriever._off_year("碧水保卫战做了什么？", every) == []
+    penalty = retriever._off_year("2023年碧水保卫战做了什么？", every)
     assert ("r.txt", 2) in penalty and ("r.txt", 5) not in penalty and ("r.txt", 8) not in penalty
 
 

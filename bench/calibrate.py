@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa import abstain  # noqa: E402
+from qa.answering import abstain  # noqa: E402
 from qa.config import from_env  # noqa: E402
 from qa.evaluate import read_questions  # noqa: E402
-from qa.service import QAService  # noqa: E402
+from qa.serving.service import QAService  # noqa: E402
 
 # Ridge strength (in units of 1/C of sklearn's LogisticRegression). 10 (C=0.1) and 1 (C=1)
 # cross-validated alike on dev; the stronger one keeps weights modest for ~140 questions.
@@ -47,7 +47,9 @@ def collect(service: QAService, questions: list[dict]) -> tuple[np.ndarray, np.n
     return np.array(X), np.array(y)
 
 
-def fit(X: np.ndarray, y: np.ndarray, steps: int = 5000, lr: float = 0.1) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def fit(
+    X: np.ndarray, y: np.ndarray, steps: int = 5000, lr: float = 0.1
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     mean, std = X.mean(0), X.std(0)
     std[std == 0] = 1.0
     Z = (X - mean) / std
@@ -128,18 +130,28 @@ def main() -> int:
     X, y = collect(service, read_questions(Path(args.dev)))
     w, b, mean, std = fit(X, y)
     budget, d, wr = choose_budget(X, y)
-    print(f"in-sample budget {budget:.3f}; dev {CV_FOLDS}-fold CV x{CV_REPEATS}: "
-          f"unanswerable declined {d:.3f}, answerable wrongly declined {wr:.3f}")
-    model = {"features": abstain.feature_names(),
-             "weights": w.round(4).tolist(), "bias": round(b, 4), "mean": mean.round(5).tolist(),
-             "std": std.round(5).tolist(), "trained_on": args.dev, "command": "python bench/calibrate.py"}
+    print(
+        f"in-sample budget {budget:.3f}; dev {CV_FOLDS}-fold CV x{CV_REPEATS}: "
+        f"unanswerable declined {d:.3f}, answerable wrongly declined {wr:.3f}"
+    )
+    model = {
+        "features": abstain.feature_names(),
+        "weights": w.round(4).tolist(),
+        "bias": round(b, 4),
+        "mean": mean.round(5).tolist(),
+        "std": std.round(5).tolist(),
+        "trained_on": args.dev,
+        "command": "python bench/calibrate.py",
+    }
     conf = predict(X, w, b, mean, std)
     model["threshold"] = round(choose_threshold(conf, y, budget), 4)
     model["budget"] = budget
     model["low_confidence"] = round(max(balanced_cut(conf, y), model["threshold"]), 4)
     model["cv"] = {"declined_unanswerable": round(d, 3), "wrongly_declined_answerable": round(wr, 3)}
-    model["rule"] = (f"threshold: highest with <= {budget:.1%} of dev answerable declined in-sample, the largest "
-                     f"budget whose 5-fold CV rate is <= {MAX_WRONG_DECLINE:.0%}; low_confidence: best balanced accuracy")
+    model["rule"] = (
+        f"threshold: highest with <= {budget:.1%} of dev answerable declined in-sample, the largest "
+        f"budget whose 5-fold CV rate is <= {MAX_WRONG_DECLINE:.0%}; low_confidence: best balanced accuracy"
+    )
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     abstain._model.cache_clear()
     for name, value in zip(model["features"], model["weights"]):

@@ -8,10 +8,10 @@ Approaches (all use the same bundled embedding model and the documents in --data
   paragraphs   whole paragraphs embedded, question embedded alone (the naive design)
   bm25-bigram  Okapi BM25 over Chinese character bigrams (+ Latin words), ~200-char chunks,
                no lexicon normalization, no title
-  dense-chunk  dense over ~200-char sentence chunks (qa.chunking), no title
+  dense-chunk  dense over ~200-char sentence chunks (qa.indexing.chunking), no title
   rrf-title    reciprocal-rank fusion (k=60) of the two above, title prepended to every chunk
-  pipeline     the current pipeline: a real index built with qa.indexer.build into a temp
-               folder, queried through qa.service.QAService (history used for follow-ups)
+  pipeline     the current pipeline: a real index built with qa.indexing.builder.build into a temp
+               folder, queried through qa.serving.service.QAService (history used for follow-ups)
 
 A paragraph's rank is its best passage's rank. Baselines see the question alone (no history).
 Metrics are over answerable questions (gold non-empty): recall@1, recall@5, MRR@10, the same
@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from qa.chunking import passages_of  # noqa: E402
 from qa.config import from_env  # noqa: E402
 from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.evaluate import evaluate, format_report, read_questions  # noqa: E402
-from qa.indexer import load_documents  # noqa: E402
-from qa.lexical import BM25  # noqa: E402
+from qa.indexing.builder import load_documents  # noqa: E402
+from qa.indexing.chunking import passages_of  # noqa: E402
+from qa.indexing.lexical import BM25  # noqa: E402
 
 DEFAULT_SETS = [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "test.jsonl"]
 DEPTH = 40  # passages each baseline retriever returns before grouping by paragraph
@@ -57,7 +57,7 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-# -- a plain bigram BM25 (no lexicon normalization, unlike qa.lexical.tokens) -----------------
+# -- a plain bigram BM25 (no lexicon normalization, unlike qa.indexing.lexical.tokens) -----------------
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
@@ -76,7 +76,7 @@ def bigram_tokens(text: str) -> list[str]:
 
 
 class BigramBM25(BM25):
-    """qa.lexical.BM25's scoring, with bigram_tokens instead of the normalized uni+bigrams."""
+    """qa.indexing.lexical.BM25's scoring, with bigram_tokens instead of the normalized uni+bigrams."""
 
     tokenize = staticmethod(bigram_tokens)
 
@@ -176,9 +176,12 @@ def summarize(ranks: list[int | None]) -> dict:
 
 def table(name: str, rows: dict[str, dict]) -> str:
     n = next(iter(rows.values())).get("answerable", 0)
-    out = [f"## {name} ({n} answerable questions)", "",
-           f"| {'approach':<42} | {'R@1':>5} | {'R@5':>5} | {'MRR@10':>6} |",
-           f"|{'-' * 44}|{'-' * 7}|{'-' * 7}|{'-' * 8}|"]
+    out = [
+        f"## {name} ({n} answerable questions)",
+        "",
+        f"| {'approach':<42} | {'R@1':>5} | {'R@5':>5} | {'MRR@10':>6} |",
+        f"|{'-' * 44}|{'-' * 7}|{'-' * 7}|{'-' * 8}|",
+    ]
     for key, label in APPROACHES:
         m = rows[key]
         out.append(f"| {label:<42} | {m['recall@1']:>5.3f} | {m['recall@5']:>5.3f} | {m['mrr@10']:>6.3f} |")
@@ -194,7 +197,9 @@ def _show(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("questions", nargs="*", type=Path, help="JSON Lines question sets (default: eval/dev.jsonl eval/test.jsonl)")
+    ap.add_argument(
+        "questions", nargs="*", type=Path, help="JSON Lines question sets (default: eval/dev.jsonl eval/test.jsonl)"
+    )
     ap.add_argument("--data", type=Path, default=ROOT / "data", help="documents to index (default data/)")
     ap.add_argument("--json", action="store_true", help="print all results as one JSON object")
     args = ap.parse_args(argv)
@@ -212,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     docs = load_documents([args.data], settings)
     base = Baselines(docs, embedder, settings.chunk_chars, settings.chunk_overlap)
 
-    from qa import indexer
-    from qa.service import QAService
+    from qa.indexing import builder as indexer
+    from qa.serving.service import QAService
 
     results: dict = {"data": str(args.data), "model": settings.model, "sets": {}}
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:

@@ -53,8 +53,7 @@ def run_cli(args: list[str], env_extra: dict | None = None) -> dict:
     """Run `python -m qa ARGS`; return wall seconds and exit code (fail loudly on error)."""
     env = {**os.environ, "QA_PROGRESS": "0", **THREADS_ENV, **(env_extra or {})}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "qa", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "qa", *args], cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"`qa {' '.join(args)}` failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
@@ -92,10 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "data", help="documents to index (default data/)")
     ap.add_argument("--questions", type=Path, default=ROOT / "eval" / "dev.jsonl")
     ap.add_argument("-n", type=int, default=20, help="different questions to time (default 20)")
-    ap.add_argument("--cold-cache", action="store_true",
-                    help="also time a CLI build with an empty temporary model cache (writes ~500 MB to /tmp)")
-    ap.add_argument("--threads", type=int, help="torch threads in this process (torch.set_num_threads) and "
-                    "OMP_NUM_THREADS for the CLI children; default: torch's own choice")
+    ap.add_argument(
+        "--cold-cache",
+        action="store_true",
+        help="also time a CLI build with an empty temporary model cache (writes ~500 MB to /tmp)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads in this process (torch.set_num_threads) and "
+        "OMP_NUM_THREADS for the CLI children; default: torch's own choice",
+    )
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
     if args.threads:
@@ -104,8 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         THREADS_ENV["OMP_NUM_THREADS"] = str(args.threads)
     settings = from_env(data_dir=args.data)
-    out: dict = {"data": str(args.data), "model": settings.model, "cache_dir": str(settings.cache_dir),
-                 "cpus": os.cpu_count(), "torch_threads": _torch_threads(), "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    out: dict = {
+        "data": str(args.data),
+        "model": settings.model,
+        "cache_dir": str(settings.cache_dir),
+        "cpus": os.cpu_count(),
+        "torch_threads": _torch_threads(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
     with tempfile.TemporaryDirectory(prefix="qa-latency-") as tmp:
         tmp = Path(tmp)
@@ -120,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.cold_cache:
             log("cli: qa build with an empty model cache ...")
-            r = run_cli(["build", str(args.data), "--index", str(tmp / "cold-index")],
-                        {"QA_CACHE_DIR": str(tmp / "cold-cache")})
+            r = run_cli(
+                ["build", str(args.data), "--index", str(tmp / "cold-index")], {"QA_CACHE_DIR": str(tmp / "cold-cache")}
+            )
             out["cli_build_cold_cache_s"] = r["seconds"]
             log(f"cli: qa build, cold cache {r['seconds']:.1f}s")
 
@@ -133,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         out["child_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
 
         # 2. In process: model load, then indexer.build with the model loaded.
-        from qa import indexer
         from qa.embedding import SentenceTransformerEmbedder
-        from qa.service import QAService
+        from qa.indexing import builder as indexer
+        from qa.serving.service import QAService
 
         embedder = SentenceTransformerEmbedder(settings.model, settings.cache_dir)
         t0 = time.perf_counter()
@@ -161,9 +174,13 @@ def main(argv: list[str] | None = None) -> int:
             service.ask(q["question"], q.get("history") or [])
             times.append(1000 * (time.perf_counter() - t0))
             log(f"ask {i}/{len(questions)}: {times[-1]:7.1f} ms  {q['question'][:40]}")
-        out["warm_ask_ms"] = {"n": len(times), "median": round(statistics.median(times), 1),
-                              "p90": round(percentile(times, 90), 1), "max": round(max(times), 1),
-                              "min": round(min(times), 1)}
+        out["warm_ask_ms"] = {
+            "n": len(times),
+            "median": round(statistics.median(times), 1),
+            "p90": round(percentile(times, 90), 1),
+            "max": round(max(times), 1),
+            "min": round(min(times), 1),
+        }
         out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
@@ -171,19 +188,25 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     c, w = out["counts"], out["warm_ask_ms"]
-    print(f"corpus: {c['documents']} document(s), {c['paragraphs']} paragraphs, {c['passages']} passages, "
-          f"{c['sentences']} sentences; {out['cpus']} CPUs, torch threads {out['torch_threads']}, load average {out['loadavg_at_start'][0]} at start, "
-          f"{out['loadavg_at_end'][0]} at end")
-    print(f"qa build (CLI, end to end, model cache as is): {out['cli_build_s']:.1f} s "
-          f"(manifest build_seconds {out['cli_build_manifest_build_seconds']})")
+    print(
+        f"corpus: {c['documents']} document(s), {c['paragraphs']} paragraphs, {c['passages']} passages, "
+        f"{c['sentences']} sentences; {out['cpus']} CPUs, torch threads {out['torch_threads']}, load average {out['loadavg_at_start'][0]} at start, "
+        f"{out['loadavg_at_end'][0]} at end"
+    )
+    print(
+        f"qa build (CLI, end to end, model cache as is): {out['cli_build_s']:.1f} s "
+        f"(manifest build_seconds {out['cli_build_manifest_build_seconds']})"
+    )
     if "cli_build_cold_cache_s" in out:
         print(f"qa build (CLI, empty model cache):             {out['cli_build_cold_cache_s']:.1f} s")
     print(f"qa ask (CLI, one cold process):                 {out['cli_ask_s']:.1f} s")
     print(f"model load (in process):                        {out['model_load_s']:.1f} s")
     print(f"indexer.build (in process, model loaded):       {out['indexer_build_s']:.1f} s")
     print(f"first ask (loads the index):                    {out['first_ask_ms']:.0f} ms")
-    print(f"warm ask over {w['n']} questions: median {w['median']:.1f} ms, p90 {w['p90']:.1f} ms, "
-          f"max {w['max']:.1f} ms (min {w['min']:.1f} ms)")
+    print(
+        f"warm ask over {w['n']} questions: median {w['median']:.1f} ms, p90 {w['p90']:.1f} ms, "
+        f"max {w['max']:.1f} ms (min {w['min']:.1f} ms)"
+    )
     print(f"peak RSS: this process {out['peak_rss_mb']:.0f} MB, largest CLI child {out['child_peak_rss_mb']:.0f} MB")
     return 0
 

@@ -42,34 +42,56 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name, help_, epilog=None):
-        sp = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp = sub.add_parser(
+            name, help=help_, description=help_, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         sp.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: $QA_INDEX_DIR or index/)")
-        sp.add_argument("--model", metavar="NAME", help="embedding model: sentence-transformers name or path "
-                        "(default: $QA_MODEL or the bundled multilingual-e5-small)")
+        sp.add_argument(
+            "--model",
+            metavar="NAME",
+            help="embedding model: sentence-transformers name or path "
+            "(default: $QA_MODEL or the bundled multilingual-e5-small)",
+        )
         return sp
 
-    b = add("build", "index .txt/.md files into an index folder (atomically: the old index stays until the new one is complete)",
-            "example: qa build data/ --index index/")
-    b.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: $QA_DATA_DIR or data/)")
+    b = add(
+        "build",
+        "index .txt/.md files into an index folder (atomically: the old index stays until the new one is complete)",
+        "example: qa build data/ --index index/",
+    )
+    b.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: $QA_DATA_DIR or data/)"
+    )
     b.add_argument("--chunk-chars", type=int, metavar="N", help="max characters per embedded chunk (default 200)")
     b.add_argument("--json", action="store_true", help="print the manifest as JSON")
 
-    a = add("ask", "answer one question with cited sentences",
-            'example: qa ask --json "谁作了工作报告？"')
+    a = add("ask", "answer one question with cited sentences", 'example: qa ask --json "谁作了工作报告？"')
     a.add_argument("question", help="the question (Chinese or English)")
-    a.add_argument("--top-k", type=int, metavar="N", help="paragraphs the answer draws on (default 3); list answers cite every item")
-    a.add_argument("--history", nargs="*", default=[], metavar="Q", help="earlier questions of the conversation, oldest first")
+    a.add_argument(
+        "--top-k",
+        type=int,
+        metavar="N",
+        help="paragraphs the answer draws on (default 3); list answers cite every item",
+    )
+    a.add_argument(
+        "--history", nargs="*", default=[], metavar="Q", help="earlier questions of the conversation, oldest first"
+    )
     a.add_argument("--json", action="store_true", help='print {"question","found","answer","citations":[...]}')
 
-    e = add("eval", "measure retrieval and answers on a JSON Lines question set",
-            "example: qa eval eval/dev.jsonl --details /tmp/details.jsonl")
+    e = add(
+        "eval",
+        "measure retrieval and answers on a JSON Lines question set",
+        "example: qa eval eval/dev.jsonl --details /tmp/details.jsonl",
+    )
     e.add_argument("file", type=Path, help='JSON Lines: {"question", "gold": [paragraph numbers], "file"?, "history"?}')
     e.add_argument("--details", type=Path, metavar="OUT", help="write one JSON line per question with its ranking")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
-    s = add("serve", "start the chat UI and JSON API (builds the index first if there is none)",
-            "example: qa serve --port 8080")
+    s = add(
+        "serve",
+        "start the chat UI and JSON API (builds the index first if there is none)",
+        "example: qa serve --port 8080",
+    )
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 7860)")
     s.add_argument("--data", type=Path, metavar="DIR", help="documents folder used for (re)builds (default data/)")
@@ -91,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         from qa.config import from_env
 
         settings = from_env(
-            index_dir=args.index, model=args.model,
-            chunk_chars=getattr(args, "chunk_chars", None), top_k=getattr(args, "top_k", None),
-            host=getattr(args, "host", None), port=getattr(args, "port", None), data_dir=getattr(args, "data", None),
+            index_dir=args.index,
+            model=args.model,
+            chunk_chars=getattr(args, "chunk_chars", None),
+            top_k=getattr(args, "top_k", None),
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            data_dir=getattr(args, "data", None),
         )
         return COMMANDS[args.command](args, settings)
     except QAError as e:
@@ -105,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_build(args, settings) -> int:
-    from qa import indexer
     from qa.embedding import SentenceTransformerEmbedder
+    from qa.indexing import builder as indexer
 
     paths = args.paths or [settings.data_dir]
     docs = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
@@ -121,14 +147,16 @@ def cmd_build(args, settings) -> int:
     for d in docs:
         print(f"  {d.name}: {len(d.paragraphs)} paragraphs, {d.encoding}, 《{d.title}》", file=sys.stderr)
     c = m["counts"]
-    print(f"indexed {c['documents']} document(s), {c['paragraphs']} paragraphs, {c['passages']} passages, "
-          f"{c['sentences']} sentences into {settings.index_dir}/ in {time.perf_counter() - t0:.1f}s "
-          f"(model {m['model']}, dim {m['dim']})")
+    print(
+        f"indexed {c['documents']} document(s), {c['paragraphs']} paragraphs, {c['passages']} passages, "
+        f"{c['sentences']} sentences into {settings.index_dir}/ in {time.perf_counter() - t0:.1f}s "
+        f"(model {m['model']}, dim {m['dim']})"
+    )
     return 0
 
 
 def cmd_ask(args, settings) -> int:
-    from qa.service import QAService
+    from qa.serving.service import QAService
 
     service = QAService(settings)
     answer = service.ask(args.question, args.history)
@@ -146,7 +174,7 @@ def cmd_ask(args, settings) -> int:
 
 def cmd_eval(args, settings) -> int:
     from qa.evaluate import evaluate, format_report, read_questions
-    from qa.service import QAService
+    from qa.serving.service import QAService
 
     questions = read_questions(args.file)
     report = evaluate(QAService(settings), questions, details=args.details, progress=not args.json)
@@ -155,7 +183,7 @@ def cmd_eval(args, settings) -> int:
 
 
 def cmd_serve(args, settings) -> int:
-    from qa.app import serve
+    from qa.serving.app import serve
 
     serve(settings)
     return 0
@@ -170,9 +198,14 @@ class _ProgressBar:
     def __enter__(self):
         from tqdm import tqdm
 
-        self._bar = tqdm(total=100, desc=self._desc, unit="%", file=sys.stderr,
-                         disable=os.environ.get("QA_PROGRESS", "1") == "0",
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+        self._bar = tqdm(
+            total=100,
+            desc=self._desc,
+            unit="%",
+            file=sys.stderr,
+            disable=os.environ.get("QA_PROGRESS", "1") == "0",
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+        )
         return self
 
     def __init__(self, desc: str):

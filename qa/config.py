@@ -47,7 +47,7 @@ class Settings:
     # BM25 z-scores count double: over the normalized vocabulary they are the sharper signal.
     # Swept 0.7-3.0 on dev: R@1 0.870 (0.7), 0.878 (1.0), 0.913 (2.0), 0.904 (3.0).
     lexical_weight: float = 2.0
-    
+
     # Answer composition.
     max_sentences: int = 4  # sentences in the extractive answer
     max_question_chars: int = 1000
@@ -65,7 +65,7 @@ class Settings:
     llm_api_key: str = ""
     llm_timeout: float = 30.0
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         """Return a copy with `changes` applied (None values are ignored, so CLI flags can pass through)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -79,7 +79,9 @@ def _convert(name: str, default, raw: str):
             return raw.strip().lower() in ("1", "true", "yes", "on")
         return kind(raw)
     except ValueError:
-        raise BadInputError(f"QA_{name.upper()}={raw!r} is not a valid {kind.__name__}; unset it or fix the value") from None
+        raise BadInputError(
+            f"QA_{name.upper()}={raw!r} is not a valid {kind.__name__}; unset it or fix the value"
+        ) from None
 
 
 def from_env(environ: dict | None = None, **overrides) -> Settings:

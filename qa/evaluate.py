@@ -27,7 +27,9 @@ def read_questions(path: Path) -> list[dict]:
         except ValueError as e:
             raise BadInputError(f"{path}:{no}: not valid JSON ({e})") from None
         if not isinstance(q, dict) or not isinstance(q.get("question"), str) or not isinstance(q.get("gold"), list):
-            raise BadInputError(f'{path}:{no}: each line needs "question" (string) and "gold" (list of paragraph numbers)')
+            raise BadInputError(
+                f'{path}:{no}: each line needs "question" (string) and "gold" (list of paragraph numbers)'
+            )
         out.append(q)
     if not out:
         raise BadInputError(f"{path}: no questions in the file")
@@ -42,9 +44,16 @@ def judge(q: dict, answer, ranked: list[tuple[str, int, float]]) -> dict:
     """Per-question outcome: gold rank, list coverage, first-sentence fact, decision."""
     rank = next((i for i, (d, p, _) in enumerate(ranked, 1) if _is_gold(q, d, p)), None)
     row = {
-        "id": q.get("id"), "question": q["question"], "type": q.get("type", ""), "gold": q["gold"],
-        "found": answer.found, "answer": answer.answer, "rank": rank,
-        "ranked": [{"doc": d, "paragraph": p, "score": round(s, 4)} for d, p, s in ranked[:max(RANKED_KEPT, LIST_DEPTH)]],
+        "id": q.get("id"),
+        "question": q["question"],
+        "type": q.get("type", ""),
+        "gold": q["gold"],
+        "found": answer.found,
+        "answer": answer.answer,
+        "rank": rank,
+        "ranked": [
+            {"doc": d, "paragraph": p, "score": round(s, 4)} for d, p, s in ranked[: max(RANKED_KEPT, LIST_DEPTH)]
+        ],
     }
     if q.get("items"):
         top = {p for d, p, _ in ranked[:LIST_DEPTH] if not q.get("file") or d == q["file"]}
@@ -113,17 +122,27 @@ def metrics(rows: list[dict]) -> dict:
     pairs = [r for r in rows if "full_rank" in r]
     if pairs:
         at = lambda key, k: round(sum(1 for r in pairs if r[key] and r[key] <= k) / len(pairs), 3)  # noqa: E731
-        report["followup_vs_full"] = {"questions": len(pairs), "followup_recall@1": at("rank", 1),
-                                      "full_recall@1": at("full_rank", 1), "followup_recall@5": at("rank", 5),
-                                      "full_recall@5": at("full_rank", 5)}
+        report["followup_vs_full"] = {
+            "questions": len(pairs),
+            "followup_recall@1": at("rank", 1),
+            "full_recall@1": at("full_rank", 1),
+            "followup_recall@5": at("rank", 5),
+            "full_recall@5": at("full_rank", 5),
+        }
     lists = [r for r in rows if "items_covered" in r]
     if lists:
         report["list_items_in_top8"] = round(sum(r["items_covered"] for r in lists) / len(lists), 3)
     by_type: dict[str, dict] = {}
     for t in sorted({r["type"] for r in rows if r["type"]}):
         group = [r for r in rows if r["type"] == t]
-        by_type[t] = {"questions": len(group), **(_summary(group) if any(r["gold"] for r in group) else
-                      {"declined": sum(1 for r in group if not r["found"])})}
+        by_type[t] = {
+            "questions": len(group),
+            **(
+                _summary(group)
+                if any(r["gold"] for r in group)
+                else {"declined": sum(1 for r in group if not r["found"])}
+            ),
+        }
     report["by_type"] = by_type
     return report
 
@@ -142,16 +161,20 @@ def format_report(m: dict) -> str:
         lines.append(f"list questions with every item in the top {LIST_DEPTH}: {m['list_items_in_top8']:.3f}")
     if "followup_vs_full" in m:
         f = m["followup_vs_full"]
-        lines.append(f"follow-ups vs the same questions asked in full ({f['questions']}): recall@1 "
-                     f"{f['followup_recall@1']:.3f} vs {f['full_recall@1']:.3f}, recall@5 "
-                     f"{f['followup_recall@5']:.3f} vs {f['full_recall@5']:.3f}")
+        lines.append(
+            f"follow-ups vs the same questions asked in full ({f['questions']}): recall@1 "
+            f"{f['followup_recall@1']:.3f} vs {f['full_recall@1']:.3f}, recall@5 "
+            f"{f['followup_recall@5']:.3f} vs {f['full_recall@5']:.3f}"
+        )
     lines.append(f"median latency per question: {m.get('latency_ms_median', 0):.1f} ms")
     lines.append("")
     lines.append(f"{'type':<14}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'declined':>10}")
     for t, s in m.get("by_type", {}).items():
         if s.get("answerable"):
-            lines.append(f"{t:<14}{s['questions']:>4}{s['recall@1']:>8.3f}{s['recall@5']:>8.3f}{s['mrr@10']:>8.3f}"
-                         f"{s['wrongly_declined']:>10}")
+            lines.append(
+                f"{t:<14}{s['questions']:>4}{s['recall@1']:>8.3f}{s['recall@5']:>8.3f}{s['mrr@10']:>8.3f}"
+                f"{s['wrongly_declined']:>10}"
+            )
         else:
             lines.append(f"{t:<14}{s['questions']:>4}{'':>24}{s['declined']:>10}")
     return "\n".join(lines)

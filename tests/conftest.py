@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,7 +19,7 @@ import pytest
 def bundled_model_dir() -> Path:
     """The bundled model converted once per machine, where the app keeps it (QA_CACHE_DIR,
     else $XDG_CACHE_HOME/qa, else ~/.cache/qa), so tests and real runs share one copy."""
-    from qa.bundled_model import prepare_bundled_model
+    from qa.embedding.bundled import prepare_bundled_model
 
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     cache = Path(os.environ.get("QA_CACHE_DIR") or Path(xdg) / "qa")
@@ -21,10 +28,6 @@ def bundled_model_dir() -> Path:
 
 # ---------------------------------------------------------------- core suite (ingest..cli)
 
-import hashlib
-import shutil
-import subprocess
-import sys
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "data" / "000_2a377fbb1db50b86.txt"
@@ -34,8 +37,8 @@ QA_BIN = Path(sys.executable).with_name("qa")
 @pytest.fixture
 def fake_build(tmp_path):
     """Build an index of `paths` with the FakeEmbedder into tmp_path/<name>; returns (settings, index, embedder)."""
-    from qa import indexer
     from qa.config import Settings
+    from qa.indexing import builder as indexer
     from tests.fakes import FakeEmbedder
 
     def build(paths=None, name="index", embedder=None, **settings_kw):
@@ -44,8 +47,9 @@ def fake_build(tmp_path):
             data.mkdir(exist_ok=True)
             shutil.copy(REPORT, data / REPORT.name)
             paths = [data]
-        settings = Settings(index_dir=tmp_path / name, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache",
-                            **settings_kw)
+        settings = Settings(
+            index_dir=tmp_path / name, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache", **settings_kw
+        )
         embedder = embedder or FakeEmbedder()
         return settings, indexer.build(paths, settings, embedder), embedder
 
@@ -54,8 +58,11 @@ def fake_build(tmp_path):
 
 def tree_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file under `folder`, by relative path (to prove an index was left untouched)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    }
 
 
 def run_qa(*args, env_extra: dict | None = None, cwd: Path | None = None, timeout: float = 600):
@@ -63,8 +70,9 @@ def run_qa(*args, env_extra: dict | None = None, cwd: Path | None = None, timeou
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_CACHE_DIR"}
     env["QA_PROGRESS"] = "0"
     env.update(env_extra or {})
-    return subprocess.run([str(QA_BIN), *map(str, args)], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [str(QA_BIN), *map(str, args)], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +93,7 @@ def real_index(tmp_path_factory) -> Path:
 def real_service(real_index):
     """A QAService over the session index with the real model loaded once in this process."""
     from qa.config import from_env
-    from qa.service import QAService
+    from qa.serving.service import QAService
 
     env = {k: v for k, v in os.environ.items() if k == "QA_CACHE_DIR"}
     return QAService(from_env(env, index_dir=real_index))
@@ -93,9 +101,6 @@ def real_service(real_index):
 
 # ---------------------------------------------------------------- UI and API suite (qa serve)
 
-import socket
-import time
-from dataclasses import dataclass
 
 # gradio_client and the app must not call home from tests either.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -136,9 +141,25 @@ def live_server(tmp_path_factory, real_index) -> LiveServer:
     env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1")
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "qa", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--data", str(data), "--index", str(index)],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "qa",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data",
+                str(data),
+                "--index",
+                str(index),
+            ],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server = LiveServer(f"http://127.0.0.1:{port}", data, index, log, proc)
     deadline = time.monotonic() + 300  # model load on a cold 2-core machine; the index is prebuilt
     try:

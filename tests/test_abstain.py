@@ -5,13 +5,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from qa import abstain
-from qa.chunking import YEAR
+from qa.answering import abstain
+from qa.indexing.chunking import YEAR
 
 
 def _index(paragraphs: dict):
-    return SimpleNamespace(paragraphs=paragraphs, sentences=[], sentence_vectors=np.zeros((0, 2), np.float32),
-                           sentence_rows={}, paragraph_years={k: set(YEAR.findall(v)) for k, v in paragraphs.items()})
+    return SimpleNamespace(
+        paragraphs=paragraphs,
+        sentences=[],
+        sentence_vectors=np.zeros((0, 2), np.float32),
+        sentence_rows={},
+        paragraph_years={k: set(YEAR.findall(v)) for k, v in paragraphs.items()},
+    )
 
 
 def test_content_words_drop_asking_and_frame_words():
@@ -35,37 +40,48 @@ def test_answer_kind_words_are_not_content_and_not_a_focus():
     assert abstain.focus_word("孙金龙担任什么职务？") is None
 
 
-@pytest.mark.parametrize("question, passage, missing", [
-    ("2022年全国地表水优良断面比例是多少？", "优良断面比例达到87.9%。", 0.0),
-    ("2022年全国地表水优良断面比例是多少？", "水环境质量持续改善。", 1.0),
-    ("生态环境部的部门预算是多少？", "部门预算为52亿元。", 0.0),
-    ("生态环境部的部门预算是多少？", "强化资金支撑保证。", 1.0),
-    ("黄润秋今年多大年龄？", "部长黄润秋作工作报告。", 1.0),
-    ("这次会议一共有多少人参加？", "会议以视频形式召开，约3000人参加。", 0.0),
-    ("这次会议一共有多少人参加？", "各省生态环境厅负责同志参加会议。", 1.0),
-    ("会议是什么时候召开的？", "2月16日至17日，会议在京召开。", 0.0),
-    ("第三轮督察什么时候启动？", "深入推进中央生态环境保护督察。", 1.0),
-    ("全国完成了多少座尾矿库的排查？", "完成1万余座尾矿库环境风险排查。", 0.0),
-    ("一共督察了多少个省？", "累计将344余万个固定污染源纳入管理。", 1.0),  # a count of something else
-    ("有多少种新污染物被纳入清单？", "将14种新污染物纳入重点管控清单。", 0.0),
-    ("湿地公园2023年记录到多少种候鸟？", "湿地公园在2023年共记录到候鸟217种。", 0.0),  # the count after the noun
-    ("累计有多少粗钢产能完成改造？", "累计完成2.1亿吨粗钢产能超低排放改造。", 0.0),
-    ("累计有多少水泥产能完成改造？", "累计完成2.1亿吨粗钢产能超低排放改造。", 1.0),
-    ("成功发射了几颗卫星？", "成功发射三颗生态环境卫星。", 0.0),
-    ("排放量具体下降了多少？", "主要污染物排放总量持续下降。", 1.0),
-    ("排放量具体下降了多少？", "主要污染物排放量下降3.2%。", 0.0),
-    ("会议对工作的回顾包括哪几个方面？", "一是……二是……", 0.0),  # 哪几: which ones, not how many
-    ("What was the carbon price at the end of 2022?", "全国碳市场运行平稳。", 1.0),
-    ("When was the conference held?", "2月16日至17日，会议在京召开。", 0.0),
-    ("会议主要讲了什么？", "会议总结2022年工作。", 0.0),  # asks for no value
-    ("谁作了工作报告？", "生态环境部部长黄润秋作工作报告。", 0.0),
-    ("气候投融资试点包括哪些城市？", "深入气候适应型城市、低碳城市建设，推进县城及县域发展。", 1.0),  # kinds of city, no city
-    ("哪些省份在会上作了交流发言？", "会上，山西省、上海市生态环境厅负责同志作交流发言。", 0.0),
-    ("会议在哪里召开？", "生态环境部在京召开全国生态环境保护工作会议。", 0.0),
-    ("Where was the conference held?", "深入推进省以下生态环境机构改革。", 1.0),
-    ("浙江省是哪位负责同志作的发言？", "浙江省生态环境厅首要负责同志作交流发言。", 1.0),  # no name given
-    ("Who chaired the closing session?", "生态环境部副部长翟青主持开幕会。", 0.0),  # a name is stated (which session: not this signal)
-])
+@pytest.mark.parametrize(
+    "question, passage, missing",
+    [
+        ("2022年全国地表水优良断面比例是多少？", "优良断面比例达到87.9%。", 0.0),
+        ("2022年全国地表水优良断面比例是多少？", "水环境质量持续改善。", 1.0),
+        ("生态环境部的部门预算是多少？", "部门预算为52亿元。", 0.0),
+        ("生态环境部的部门预算是多少？", "强化资金支撑保证。", 1.0),
+        ("黄润秋今年多大年龄？", "部长黄润秋作工作报告。", 1.0),
+        ("这次会议一共有多少人参加？", "会议以视频形式召开，约3000人参加。", 0.0),
+        ("这次会议一共有多少人参加？", "各省生态环境厅负责同志参加会议。", 1.0),
+        ("会议是什么时候召开的？", "2月16日至17日，会议在京召开。", 0.0),
+        ("第三轮督察什么时候启动？", "深入推进中央生态环境保护督察。", 1.0),
+        ("全国完成了多少座尾矿库的排查？", "完成1万余座尾矿库环境风险排查。", 0.0),
+        ("一共督察了多少个省？", "累计将344余万个固定污染源纳入管理。", 1.0),  # a count of something else
+        ("有多少种新污染物被纳入清单？", "将14种新污染物纳入重点管控清单。", 0.0),
+        ("湿地公园2023年记录到多少种候鸟？", "湿地公园在2023年共记录到候鸟217种。", 0.0),  # the count after the noun
+        ("累计有多少粗钢产能完成改造？", "累计完成2.1亿吨粗钢产能超低排放改造。", 0.0),
+        ("累计有多少水泥产能完成改造？", "累计完成2.1亿吨粗钢产能超低排放改造。", 1.0),
+        ("成功发射了几颗卫星？", "成功发射三颗生态环境卫星。", 0.0),
+        ("排放量具体下降了多少？", "主要污染物排放总量持续下降。", 1.0),
+        ("排放量具体下降了多少？", "主要污染物排放量下降3.2%。", 0.0),
+        ("会议对工作的回顾包括哪几个方面？", "一是……二是……", 0.0),  # 哪几: which ones, not how many
+        ("What was the carbon price at the end of 2022?", "全国碳市场运行平稳。", 1.0),
+        ("When was the conference held?", "2月16日至17日，会议在京召开。", 0.0),
+        ("会议主要讲了什么？", "会议总结2022年工作。", 0.0),  # asks for no value
+        ("谁作了工作报告？", "生态环境部部长黄润秋作工作报告。", 0.0),
+        (
+            "气候投融资试点包括哪些城市？",
+            "深入气候适应型城市、低碳城市建设，推进县城及县域发展。",
+            1.0,
+        ),  # kinds of city, no city
+        ("哪些省份在会上作了交流发言？", "会上，山西省、上海市生态环境厅负责同志作交流发言。", 0.0),
+        ("会议在哪里召开？", "生态环境部在京召开全国生态环境保护工作会议。", 0.0),
+        ("Where was the conference held?", "深入推进省以下生态环境机构改革。", 1.0),
+        ("浙江省是哪位负责同志作的发言？", "浙江省生态环境厅首要负责同志作交流发言。", 1.0),  # no name given
+        (
+            "Who chaired the closing session?",
+            "生态环境部副部长翟青主持开幕会。",
+            0.0,
+        ),  # a name is stated (which session: not this signal)
+    ],
+)
 def test_value_missing(question, passage, missing):
     assert abstain.value_missing(question, [passage]) == missing
 
@@ -79,7 +95,9 @@ def test_a_count_must_come_from_a_passage_about_the_asked_year():
 
 def test_counted_only_the_passage_counts_but_never_names():
     assert abstain.counted_only("新纳入清洁取暖范围的25个城市具体是哪些？", ["新增25个城市纳入北方地区清洁取暖范围。"])
-    assert not abstain.counted_only("哪些城市纳入了清洁取暖范围？", ["太原、石家庄等城市纳入清洁取暖范围，共25个城市。"])
+    assert not abstain.counted_only(
+        "哪些城市纳入了清洁取暖范围？", ["太原、石家庄等城市纳入清洁取暖范围，共25个城市。"]
+    )
     assert not abstain.counted_only("新增了多少个城市？", ["新增25个城市。"])  # not a which-question
     # the question quotes the count: other, uncounted mentions of 城市 don't matter
     assert abstain.counted_only("这25个城市具体是哪些？", ["新增25个城市纳入清洁取暖范围，启动“无废城市”建设。"])
@@ -116,18 +134,27 @@ def test_signals_on_a_hand_made_index():
 
 
 def test_features_split_by_language():
-    zh = {"english": 0.0, "missing": 0.5, "focus_missing": 1.0, "number_missing": 0.0, "value_missing": 1.0,
-          "sentence_top": 0.9, "dense_top": 0.8}
+    zh = {
+        "english": 0.0,
+        "missing": 0.5,
+        "focus_missing": 1.0,
+        "number_missing": 0.0,
+        "value_missing": 1.0,
+        "sentence_top": 0.9,
+        "dense_top": 0.8,
+    }
     en = dict(zh, english=1.0)
     n_zh, n_en = len(abstain.ZH_FEATURES), len(abstain.EN_FEATURES)
     assert len(abstain.features(zh)) == len(abstain.feature_names()) == n_zh + n_en + 1
-    assert abstain.features(zh)[n_zh:n_zh + n_en] == [0.0] * n_en
+    assert abstain.features(zh)[n_zh : n_zh + n_en] == [0.0] * n_en
     assert abstain.features(en)[:n_zh] == [0.0] * n_zh
 
 
 def test_a_value_of_the_asked_kind_must_sit_in_the_paragraph_about_the_question():
     # paragraph 1 names an office-holder, paragraph 2 is about 浙江省 but names nobody
-    index = _index({("d", 1): "生态环境部部长黄润秋作工作报告。", ("d", 2): "会上，浙江省生态环境厅首要负责同志作交流发言。"})
+    index = _index(
+        {("d", 1): "生态环境部部长黄润秋作工作报告。", ("d", 2): "会上，浙江省生态环境厅首要负责同志作交流发言。"}
+    )
     hits = [SimpleNamespace(doc="d", paragraph=2), SimpleNamespace(doc="d", paragraph=1)]
     s = abstain.signals(index, "浙江省是哪位负责同志作的交流发言？", np.ones(2, np.float32), [(1, 0.8)], [], hits)
     assert s["value_missing"] == 1.0

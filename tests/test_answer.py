@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from qa.answer import NOT_FOUND, NOT_FOUND_EN, _Asked, compose
-from qa.retrieval import Retrieval, Retriever
-from qa.service import QAService
+from qa.answering.compose import NOT_FOUND, NOT_FOUND_EN, _Asked, compose
+from qa.search.retriever import Retrieval, Retriever
+from qa.serving.service import QAService
 from qa.types import Hit
 from tests.conftest import REPORT
 
@@ -133,11 +133,16 @@ def test_question_naming_a_list_item_by_ordinal_leads_with_that_item(pipeline):
     assert "以下要点使命" not in a.answer  # a bare announcement is no answer on its own
 
 
-@pytest.mark.parametrize(("question", "items"), [
-    ("第二项呢？", ("二是",)), ("What about the sixth task?", ("六是",)),
-    ("第三方环保服务机构弄虚作假怎么整治？", ()), ("第三轮督察什么时候启动？", ()),
-    ("What was achieved at the second phase of COP15?", ()),
-])
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        ("第二项呢？", ("二是",)),
+        ("What about the sixth task?", ("六是",)),
+        ("第三方环保服务机构弄虚作假怎么整治？", ()),
+        ("第三轮督察什么时候启动？", ()),
+        ("What was achieved at the second phase of COP15?", ()),
+    ],
+)
 def test_only_an_ordinal_with_an_item_word_names_a_list_item(pipeline, question, items):
     index, _ = pipeline
     assert _Asked.of(_retrieval(index, question, [21])).items == items
@@ -166,7 +171,7 @@ def test_not_found_says_so_and_lists_nearest_passages(pipeline):
     assert a.answer == NOT_FOUND
     assert not re.search(r"\[\d+\]", a.answer)
     assert 1 <= len(a.citations) <= 3
-    assert [c.paragraph for c in a.citations] == [h.paragraph for h in r.hits[:len(a.citations)]]
+    assert [c.paragraph for c in a.citations] == [h.paragraph for h in r.hits[: len(a.citations)]]
     assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))
     for c in a.citations:
         assert len(c.highlights) == 1 and c.highlights[0] in c.text

@@ -69,14 +69,17 @@ def test_api_ask_declines_what_the_documents_do_not_say(live_server):
 
 
 @slow
-@pytest.mark.parametrize("payload", [
-    {"question": ""},
-    {"question": "   "},
-    {"history": ["x"]},
-    {"question": 42},
-    {"question": "好问题", "history": "not a list"},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"question": ""},
+        {"question": "   "},
+        {"history": ["x"]},
+        {"question": 42},
+        {"question": "好问题", "history": "not a list"},
+        ["not", "an", "object"],
+    ],
+)
 def test_api_ask_rejects_bad_requests_with_400_and_a_message(live_server, payload):
     r = ask(live_server, payload)
     assert r.status_code == 400
@@ -85,8 +88,9 @@ def test_api_ask_rejects_bad_requests_with_400_and_a_message(live_server, payloa
 
 @slow
 def test_api_ask_rejects_a_body_that_is_not_json(live_server):
-    r = httpx.post(f"{live_server.url}/api/ask", content=b"{not json", timeout=30,
-                   headers={"content-type": "application/json"})
+    r = httpx.post(
+        f"{live_server.url}/api/ask", content=b"{not json", timeout=30, headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and "JSON" in r.json()["error"]
 
 
@@ -120,8 +124,10 @@ def test_gradio_client_chat_endpoint_cites_and_streams_the_answer(live_server):
     assert "<mark>" in panel
 
     # A follow-up: the earlier messages go back in, their user questions become the history.
-    earlier = [{"role": "user", "content": [{"type": "text", "text": "2023年生态环境保护的重点任务有哪些？"}]},
-               {"role": "assistant", "content": [{"type": "text", "text": "…"}]}]
+    earlier = [
+        {"role": "user", "content": [{"type": "text", "text": "2023年生态环境保护的重点任务有哪些？"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "…"}]},
+    ]
     _, chat2, panel2 = client.predict("那核安全方面呢？", earlier, api_name="/chat")
     assert len(chat2) == 4
     latest = panel2.split("</details>")[0]  # the newest turn comes first
@@ -140,6 +146,7 @@ def test_gradio_client_lists_only_the_intended_endpoints(live_server):
 
 
 # -- the API layer in-process, with a stand-in service (fast) ---------------------------------
+
 
 class StubService:
     """Answers with one citation; `broken` makes it behave like a missing index."""
@@ -163,10 +170,24 @@ class StubService:
 
     def health(self):
         if self.broken:
-            return {"ok": False, "index": "index", "documents": 0, "passages": 0, "model": "m",
-                    "built_at": None, "error": "no index at index/; run: qa build"}
-        return {"ok": True, "index": "index", "documents": 1, "passages": 1, "model": "m",
-                "built_at": "2026-01-01T00:00:00+00:00", "error": None}
+            return {
+                "ok": False,
+                "index": "index",
+                "documents": 0,
+                "passages": 0,
+                "model": "m",
+                "built_at": None,
+                "error": "no index at index/; run: qa build",
+            }
+        return {
+            "ok": True,
+            "index": "index",
+            "documents": 1,
+            "passages": 1,
+            "model": "m",
+            "built_at": "2026-01-01T00:00:00+00:00",
+            "error": None,
+        }
 
     def documents(self):
         return []
@@ -176,7 +197,7 @@ class StubService:
 def client_for():
     from fastapi.testclient import TestClient
 
-    from qa.app import create_app
+    from qa.serving.app import create_app
 
     return lambda service: TestClient(create_app(service))
 

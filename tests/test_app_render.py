@@ -7,24 +7,38 @@ import shutil
 
 import pytest
 
-from qa import ui_render as ui
 from qa.errors import BadInputError
+from qa.serving import render as ui
 from qa.types import Answer, Citation
 
 XSS = '<script>window.__xss=1</script> 正文 <img src=x onerror="window.__xss=2"> & “引号”'
 
 
 def citation(n=1, text="第一句。第二句很重要。第三句。", spans=((4, 11),), doc="report.txt", paragraph=9, score=0.81):
-    return Citation(n=n, doc=doc, paragraph=paragraph, text=text, highlights=tuple(text[s:e] for s, e in spans),
-                    spans=tuple(spans), score=score, title="报告")
+    return Citation(
+        n=n,
+        doc=doc,
+        paragraph=paragraph,
+        text=text,
+        highlights=tuple(text[s:e] for s, e in spans),
+        spans=tuple(spans),
+        score=score,
+        title="报告",
+    )
 
 
 def answer(found=True, text="第二句很重要。[1]", cites=None, question="问题？", query=""):
-    return Answer(question=question, found=found, answer=text,
-                  citations=tuple(cites if cites is not None else [citation()]), query=query or question)
+    return Answer(
+        question=question,
+        found=found,
+        answer=text,
+        citations=tuple(cites if cites is not None else [citation()]),
+        query=query or question,
+    )
 
 
 # -- escaping --------------------------------------------------------------------------------
+
 
 def test_highlight_escapes_markup_in_passage_text_and_marks_spans():
     start = XSS.index("正文")
@@ -43,8 +57,10 @@ def test_highlight_escapes_inside_a_highlighted_span():
 
 def test_highlight_merges_overlaps_clips_ranges_and_ignores_empty_spans():
     text = "0123456789"
-    assert ui.highlight(text, [(6, 8), (1, 3), (2, 5), (9, 99), (4, 4), (-5, 0)]) == \
-        "0<mark>1234</mark>5<mark>67</mark>8<mark>9</mark>"
+    assert (
+        ui.highlight(text, [(6, 8), (1, 3), (2, 5), (9, 99), (4, 4), (-5, 0)])
+        == "0<mark>1234</mark>5<mark>67</mark>8<mark>9</mark>"
+    )
     assert ui.highlight(text, []) == text
 
 
@@ -58,7 +74,9 @@ def test_long_paragraph_folds_around_its_highlight_and_keeps_every_character():
     visible = re.sub(r'<span class="fold">.*?</span>', "", out)
     assert 15 <= len(re.sub(r"<[^>]+>|…", "", visible.split("<mark>")[0])) <= 25  # ~20 chars of context, cut at a comma
     assert re.sub(r"<[^>]+>|…", "", out) == ui.html.escape(text)  # folded, not dropped
-    long_cite = ui.citation_html(citation(text=text, spans=((len(before), len(before) + len(sentence)),)).to_json(), 1, True)
+    long_cite = ui.citation_html(
+        citation(text=text, spans=((len(before), len(before) + len(sentence)),)).to_json(), 1, True
+    )
     assert "cite-expand" in long_cite
     assert "cite-expand" not in ui.citation_html(citation().to_json(), 1, True)
 
@@ -86,9 +104,10 @@ def test_md_escape_leaves_no_markup_and_round_trips_through_history():
 
 # -- answer text and markers -----------------------------------------------------------------
 
+
 def test_answer_markdown_turns_known_markers_into_links_to_their_passages():
     out = ui.answer_markdown("甲。[1] 乙*重要*。[2][3]", turn=4, known={1, 2})
-    assert '<a class="cite-ref" href="#cite-4-1"' in out and '>[1]</a>' in out
+    assert '<a class="cite-ref" href="#cite-4-1"' in out and ">[1]</a>" in out
     assert 'href="#cite-4-2"' in out
     assert "cite-4-3" not in out and r"\[3\]" in out  # no passage to point at: plain text
     assert r"乙\*重要\*" in out
@@ -100,12 +119,15 @@ def test_answer_markdown_escapes_document_text_in_the_answer():
     assert out.count("<a ") == 1
 
 
-@pytest.mark.parametrize("text", [
-    "全国完成1万余座尾矿库环境风险排查。[1] 二是加强“监管”。[2][3]最后一句没有句号",
-    "The key tasks are clear. Second one.[2] Done",
-    "",
-    "没有标记的一句话。",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "全国完成1万余座尾矿库环境风险排查。[1] 二是加强“监管”。[2][3]最后一句没有句号",
+        "The key tasks are clear. Second one.[2] Done",
+        "",
+        "没有标记的一句话。",
+    ],
+)
 def test_stream_pieces_rebuild_the_answer_sentence_by_sentence(text):
     pieces = ui.stream_pieces(text)
     assert "".join(pieces) == text
@@ -118,6 +140,7 @@ def test_stream_pieces_keep_markers_with_their_sentence():
 
 
 # -- the sources panel -----------------------------------------------------------------------
+
 
 def test_panel_shows_paragraph_score_and_highlight_with_ids_the_markers_point_to():
     html = ui.panel_html([answer().to_json()])
@@ -157,6 +180,7 @@ def test_empty_panel_invites_a_question():
 
 # -- the chat handler, with a stand-in service ----------------------------------------------
 
+
 class StubService:
     """Answers every question with two cited sentences; records the history it was given."""
 
@@ -177,7 +201,7 @@ def run(respond, question, messages=(), turns=()):
 
 
 def test_respond_streams_sentences_and_draws_the_panel_once():
-    from qa.app import SEARCHING, make_respond
+    from qa.serving.app import SEARCHING, make_respond
 
     service = StubService()
     service.text = "第一句。[1] 第二句<b>也重要</b>。[2] 第三句。[1]"
@@ -195,7 +219,7 @@ def test_respond_streams_sentences_and_draws_the_panel_once():
 
 
 def test_respond_passes_earlier_questions_as_history():
-    from qa.app import make_respond
+    from qa.serving.app import make_respond
 
     service = StubService()
     respond = make_respond(service, delay=0)
@@ -206,7 +230,7 @@ def test_respond_passes_earlier_questions_as_history():
 
 
 def test_respond_forgets_turns_of_a_cleared_conversation():
-    from qa.app import make_respond
+    from qa.serving.app import make_respond
 
     respond = make_respond(StubService(), delay=0)
     first = run(respond, "第一问？")[-1]
@@ -215,7 +239,7 @@ def test_respond_forgets_turns_of_a_cleared_conversation():
 
 
 def test_respond_shows_a_service_error_as_the_reply():
-    from qa.app import make_respond
+    from qa.serving.app import make_respond
 
     updates = run(make_respond(StubService(error=BadInputError("the question is empty")), delay=0), "x")
     assert "the question is empty" in updates[-1][1][-1]["content"]
@@ -223,7 +247,7 @@ def test_respond_shows_a_service_error_as_the_reply():
 
 
 def test_respond_ignores_an_empty_question():
-    from qa.app import make_respond
+    from qa.serving.app import make_respond
 
     service = StubService()
     updates = run(make_respond(service, delay=0), "   ")
@@ -232,9 +256,10 @@ def test_respond_ignores_an_empty_question():
 
 # -- the documents tab, with the real service (no model needed before a rebuild) ------------
 
+
 def _service(tmp_path):
     from qa.config import Settings
-    from qa.service import QAService
+    from qa.serving.service import QAService
 
     data = tmp_path / "data"
     data.mkdir()
@@ -249,13 +274,16 @@ def ui_report():
 
 
 @pytest.mark.parametrize("mode", ["add", "replace"])
-@pytest.mark.parametrize("name,content", [
-    ("binary.txt", bytes(range(256)) * 8),
-    ("empty.txt", b"   \n\n"),
-    ("slides.pdf", b"%PDF-1.4 fake"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("binary.txt", bytes(range(256)) * 8),
+        ("empty.txt", b"   \n\n"),
+        ("slides.pdf", b"%PDF-1.4 fake"),
+    ],
+)
 def test_bad_upload_stores_nothing_and_keeps_the_corpus(tmp_path, mode, name, content):
-    from qa.app import DocsHandlers
+    from qa.serving.app import DocsHandlers
 
     service = _service(tmp_path)
     before = sorted(p.name for p in service.settings.data_dir.iterdir())
@@ -273,7 +301,7 @@ def test_bad_upload_stores_nothing_and_keeps_the_corpus(tmp_path, mode, name, co
 
 
 def test_empty_paste_says_so_and_stores_nothing(tmp_path):
-    from qa.app import DocsHandlers
+    from qa.serving.app import DocsHandlers
 
     service = _service(tmp_path)
     out = DocsHandlers(service).add([], "标题", "  ", "add", progress=lambda *a, **k: None)
@@ -282,7 +310,7 @@ def test_empty_paste_says_so_and_stores_nothing(tmp_path):
 
 
 def test_replace_corpus_keeps_only_the_new_files(tmp_path):
-    from qa.app import DocsHandlers
+    from qa.serving.app import DocsHandlers
 
     service = _service(tmp_path)
     calls = []
@@ -298,8 +326,8 @@ def test_replace_corpus_keeps_only_the_new_files(tmp_path):
 
 
 def test_failed_rebuild_after_replace_puts_the_old_corpus_back(tmp_path):
-    from qa.app import DocsHandlers
     from qa.errors import QAError
+    from qa.serving.app import DocsHandlers
 
     service = _service(tmp_path)
 
@@ -319,7 +347,9 @@ def test_failed_rebuild_after_replace_puts_the_old_corpus_back(tmp_path):
 
 
 def test_header_shows_the_index_or_what_is_wrong_with_it():
-    ok = ui.header_html({"ok": True, "documents": 2, "passages": 55, "model": "m<x>", "built_at": "2026-01-02T03:04:05+00:00"})
+    ok = ui.header_html(
+        {"ok": True, "documents": 2, "passages": 55, "model": "m<x>", "built_at": "2026-01-02T03:04:05+00:00"}
+    )
     assert "已索引 2 个文档" in ok and "55 个片段" in ok and "m&lt;x&gt;" in ok and "2026-01-0" in ok
     bad = ui.header_html({"ok": False, "error": "no index at <index/>; run: qa build"})
     assert "health-bad" in bad and "&lt;index/&gt;" in bad and "qa build" in bad
@@ -329,6 +359,6 @@ def test_import_is_cheap():
     import subprocess
     import sys
 
-    code = "import sys, qa.app, qa.api; print(sorted(m for m in ('gradio', 'fastapi', 'torch', 'uvicorn') if m in sys.modules))"
+    code = "import sys, qa.serving.app, qa.serving.api; print(sorted(m for m in ('gradio', 'fastapi', 'torch', 'uvicorn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -19,8 +19,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 REPORT = "000_2a377fbb1db50b86.txt"
@@ -28,13 +35,18 @@ NOT_AN_ANSWER = "不是答案 / 仅供参考"
 REBUILD_TIMEOUT = 300_000  # ms: re-embedding the corpus on a slow 2-core CI machine
 
 # A made-up fact no model or report knows, and a document that tries to run script when shown.
-NEW_DOC = ("wetland_note.txt", "【星河湾湿地保护简报】\n"
-           "星河湾湿地公园在2023年共记录到候鸟217种，其中黑脸琵鹭首次在园区越冬。\n"
-           "园区管理处计划于2024年新建三座观鸟屋，并开放夜间生态讲解。\n")
+NEW_DOC = (
+    "wetland_note.txt",
+    "【星河湾湿地保护简报】\n"
+    "星河湾湿地公园在2023年共记录到候鸟217种，其中黑脸琵鹭首次在园区越冬。\n"
+    "园区管理处计划于2024年新建三座观鸟屋，并开放夜间生态讲解。\n",
+)
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMG = '<img src=x onerror="window.__xss=2">'
-XSS_DOC = ("xss_probe.txt", "【青石镇古井简介】\n"
-           f"青石镇的古井深十二米{XSS_SCRIPT}，井边石碑{XSS_IMG}记载古井开凿于明代万历年间。\n")
+XSS_DOC = (
+    "xss_probe.txt",
+    f"【青石镇古井简介】\n青石镇的古井深十二米{XSS_SCRIPT}，井边石碑{XSS_IMG}记载古井开凿于明代万历年间。\n",
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +113,12 @@ def ui(browser, live_server):
 
 
 def in_viewport(ui, selector) -> bool:
-    return ui.page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+    return ui.page.evaluate(
+        """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
         const clip = document.querySelector('#cites .cites-panel').getBoundingClientRect();
-        return r.top >= Math.max(0, clip.top) - 1 && r.top < Math.min(innerHeight, clip.bottom); }""", selector)
+        return r.top >= Math.max(0, clip.top) - 1 && r.top < Math.min(innerHeight, clip.bottom); }""",
+        selector,
+    )
 
 
 def test_answer_has_markers_highlighted_passage_and_a_marker_click_shows_its_passage(ui):
@@ -115,8 +130,10 @@ def test_answer_has_markers_highlighted_passage_and_a_marker_click_shows_its_pas
     ui.page.press("#question textarea", "Enter")
     t0 = time.monotonic()
     while time.monotonic() - t0 < 3:  # while the reply streams, nothing on the page may move or resize
-        boxes.append(ui.page.evaluate("""() => ['#chat', '#cites', '#question', '#examples'].map(s => {
-            const r = document.querySelector(s).getBoundingClientRect(); return [s, r.left, r.top, r.width, r.height]; })"""))
+        boxes.append(
+            ui.page.evaluate("""() => ['#chat', '#cites', '#question', '#examples'].map(s => {
+            const r = document.querySelector(s).getBoundingClientRect(); return [s, r.left, r.top, r.width, r.height]; })""")
+        )
         time.sleep(0.03)
     reply = ui.settled_reply(1)
     assert len({str(b) for b in boxes}) == 1, "layout moved while the answer streamed"
@@ -253,8 +270,9 @@ def test_upload_rebuild_then_new_document_is_cited_and_markup_in_it_stays_text(u
     ui.page.click("#remove-doc input")
     ui.page.get_by_role("option", name=XSS_DOC[0]).click()
     ui.page.click("#remove")
-    expect(ui.page.locator("#doc-status .status-ok")).to_contain_text("已删除 / Removed: xss_probe.txt",
-                                                                       timeout=REBUILD_TIMEOUT)
+    expect(ui.page.locator("#doc-status .status-ok")).to_contain_text(
+        "已删除 / Removed: xss_probe.txt", timeout=REBUILD_TIMEOUT
+    )
     expect(ui.page.locator("#doc-table")).not_to_contain_text(XSS_DOC[0])
     assert not (live_server.data_dir / XSS_DOC[0]).exists()
     ui.assert_all_local()

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from qa.chunking import chunk_spans, context_text, lead, list_parents, passages_of, split_sentences
-from qa.ingest import read_document
+from qa.documents import read_document
+from qa.indexing.chunking import chunk_spans, context_text, lead, list_parents, passages_of, split_sentences
 from tests.conftest import REPORT
 
 REPORT_DOC = read_document(REPORT)
@@ -97,7 +97,7 @@ def test_passages_keep_paragraph_numbers_and_exact_offsets(max_chars):
     assert set(range(2, 26)) <= content  # only the greeting/comment lines may be boilerplate
     assert {p.paragraph for p in passages} == content
     for p in passages:
-        assert p.text == by_number[p.paragraph][p.start:p.end]
+        assert p.text == by_number[p.paragraph][p.start : p.end]
         assert p.doc == REPORT.name and p.title == REPORT_DOC.title
     assert len(passages) > 26  # long paragraphs were split
 
@@ -121,7 +121,7 @@ def test_overlap_shares_a_sentence_between_neighbours():
     assert all(a[1] == b[0] for a, b in zip(no, no[1:]))  # overlap 0: chunks touch
     assert all(b[0] < a[1] for a, b in zip(one, one[1:]))  # overlap 1: chunks overlap
     for a, b in zip(one, one[1:]):
-        shared = text[b[0]:a[1]]
+        shared = text[b[0] : a[1]]
         assert len(split_sentences(shared)) == 1 and shared.endswith("。")
     assert len(one) > len(no)
 
@@ -145,7 +145,17 @@ def test_list_parents_on_the_report():
 
 
 def test_list_parents_synthetic_markers():
-    texts = ["引言如下：", "（一）第一项。", "（二）第二项。", "正文。", "1. 甲", "2、乙", "结尾。", "首先做这个。", "其次做那个。"]
+    texts = [
+        "引言如下：",
+        "（一）第一项。",
+        "（二）第二项。",
+        "正文。",
+        "1. 甲",
+        "2、乙",
+        "结尾。",
+        "首先做这个。",
+        "其次做那个。",
+    ]
     assert list_parents(texts) == [None, 1, 1, None, 4, 4, None, 7, 7]
 
 

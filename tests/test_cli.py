@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.conftest import QA_BIN, REPORT, run_qa, tree_hashes
+from tests.conftest import REPORT, run_qa, tree_hashes
 
 QUESTION = "全国完成了多少座尾矿库环境风险排查？"
 
@@ -61,8 +61,9 @@ def fake_index(fake_build):
 # ------------------------------------------------------------------------------ help (fast)
 
 
-@pytest.mark.parametrize("args", [["--help"], ["build", "--help"], ["ask", "--help"], ["eval", "--help"],
-                                  ["serve", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["build", "--help"], ["ask", "--help"], ["eval", "--help"], ["serve", "--help"]]
+)
 def test_help_is_fast_and_lists_usage(args):
     t0 = time.perf_counter()
     done = run_qa(*args)
@@ -80,11 +81,13 @@ def test_help_is_fast_and_lists_usage(args):
 
 
 def test_help_imports_no_torch():
-    code = ("import sys\nfrom qa.cli import main\n"
-            "for cmd in ([], ['build'], ['ask'], ['eval']):\n"
-            "    try:\n        main(cmd + ['--help'])\n    except SystemExit:\n        pass\n"
-            "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'faiss') if m in sys.modules]\n"
-            "print('HEAVY', heavy, file=sys.stderr)\n")
+    code = (
+        "import sys\nfrom qa.cli import main\n"
+        "for cmd in ([], ['build'], ['ask'], ['eval']):\n"
+        "    try:\n        main(cmd + ['--help'])\n    except SystemExit:\n        pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'faiss') if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in done.stderr, done.stderr
 
@@ -114,15 +117,18 @@ def _bad_inputs(tmp_path):
     return d
 
 
-@pytest.mark.parametrize("target, code, words", [
-    ("does-not-exist", 2, ("does-not-exist", "no such file or folder", "check the path")),
-    ("empty-folder", 2, ("empty-folder", "no .txt or .md files")),
-    ("empty.txt", 2, ("empty.txt", "empty or only whitespace")),
-    ("blank.md", 2, ("blank.md", "empty or only whitespace")),
-    ("image.txt", 2, ("image.txt", "binary")),
-    ("latin1.txt", 2, ("latin1.txt", "re-save the file as UTF-8")),
-    ("report.pdf", 2, ("report.pdf", "unsupported file type", ".txt and .md")),
-])
+@pytest.mark.parametrize(
+    "target, code, words",
+    [
+        ("does-not-exist", 2, ("does-not-exist", "no such file or folder", "check the path")),
+        ("empty-folder", 2, ("empty-folder", "no .txt or .md files")),
+        ("empty.txt", 2, ("empty.txt", "empty or only whitespace")),
+        ("blank.md", 2, ("blank.md", "empty or only whitespace")),
+        ("image.txt", 2, ("image.txt", "binary")),
+        ("latin1.txt", 2, ("latin1.txt", "re-save the file as UTF-8")),
+        ("report.pdf", 2, ("report.pdf", "unsupported file type", ".txt and .md")),
+    ],
+)
 def test_build_bad_input_is_one_line_and_leaves_the_index_untouched(cli, tmp_path, fake_index, target, code, words):
     inputs = _bad_inputs(tmp_path)
     before = tree_hashes(fake_index)
@@ -261,8 +267,16 @@ def test_ask_json_shape_and_citation(real_index):
 
 @pytest.mark.slow
 def test_ask_with_history_plain_text(real_index):
-    done = run_qa("ask", "那核安全方面呢？", "--history", "2023年生态环境保护的重点任务有哪些？",
-                  "--index", real_index, "--top-k", "3")
+    done = run_qa(
+        "ask",
+        "那核安全方面呢？",
+        "--history",
+        "2023年生态环境保护的重点任务有哪些？",
+        "--index",
+        real_index,
+        "--top-k",
+        "3",
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].strip()  # the answer (or the not-found notice)
@@ -318,7 +332,10 @@ def test_ask_deleted_vectors_file(real_index, tmp_path):
     before = tree_hashes(copy)
     done = run_qa("ask", QUESTION, "--index", copy)
     assert done.returncode == 4
-    assert done.stderr.splitlines()[-1] == f"qa: error: {copy}/vectors.faiss is missing; rebuild with: qa build --index {copy}"
+    assert (
+        done.stderr.splitlines()[-1]
+        == f"qa: error: {copy}/vectors.faiss is missing; rebuild with: qa build --index {copy}"
+    )
     assert tree_hashes(copy) == before
 
 

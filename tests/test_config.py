@@ -17,11 +17,19 @@ def test_defaults_without_environment():
 
 
 def test_ints_floats_strings_and_paths_parse(tmp_path):
-    s = from_env({
-        "QA_TOP_K": "8", "QA_CHUNK_CHARS": " 150 ", "QA_CHUNK_OVERLAP": "0", "QA_PORT": "8080",
-        "QA_LLM_TIMEOUT": "2.5", "QA_INDEX_DIR": str(tmp_path / "idx"), "QA_DATA_DIR": "~/docs",
-        "QA_MODEL": "/models/e5", "QA_MAX_FILE_BYTES": "1000",
-    })
+    s = from_env(
+        {
+            "QA_TOP_K": "8",
+            "QA_CHUNK_CHARS": " 150 ",
+            "QA_CHUNK_OVERLAP": "0",
+            "QA_PORT": "8080",
+            "QA_LLM_TIMEOUT": "2.5",
+            "QA_INDEX_DIR": str(tmp_path / "idx"),
+            "QA_DATA_DIR": "~/docs",
+            "QA_MODEL": "/models/e5",
+            "QA_MAX_FILE_BYTES": "1000",
+        }
+    )
     assert (s.top_k, s.chunk_chars, s.chunk_overlap, s.port) == (8, 150, 0, 8080)
     assert s.llm_timeout == 2.5
     assert s.index_dir == tmp_path / "idx" and isinstance(s.index_dir, Path)
@@ -39,8 +47,15 @@ def test_flags_override_environment_but_none_does_not(tmp_path):
     assert s.top_k == 3 and s.index_dir == Path("env-index")
 
 
-@pytest.mark.parametrize("var, raw, kind", [("QA_TOP_K", "five", "int"), ("QA_CHUNK_CHARS", "2.5", "int"),
-                                            ("QA_PORT", "80a", "int"), ("QA_LLM_TIMEOUT", "soon", "float")])
+@pytest.mark.parametrize(
+    "var, raw, kind",
+    [
+        ("QA_TOP_K", "five", "int"),
+        ("QA_CHUNK_CHARS", "2.5", "int"),
+        ("QA_PORT", "80a", "int"),
+        ("QA_LLM_TIMEOUT", "soon", "float"),
+    ],
+)
 def test_unparsable_values_name_the_variable_and_the_fix(var, raw, kind):
     with pytest.raises(BadInputError) as e:
         from_env({var: raw})
@@ -48,13 +63,16 @@ def test_unparsable_values_name_the_variable_and_the_fix(var, raw, kind):
     assert var in msg and repr(raw) in msg and kind in msg and "unset it or fix the value" in msg
 
 
-@pytest.mark.parametrize("env, words", [
-    ({"QA_TOP_K": "0"}, "top_k must be > 0, got 0"),
-    ({"QA_CHUNK_CHARS": "-5"}, "chunk_chars must be > 0, got -5"),
-    ({"QA_MAX_FILE_BYTES": "0"}, "max_file_bytes must be > 0"),
-    ({"QA_CHUNK_OVERLAP": "-1"}, "chunk_overlap must be >= 0, got -1"),
-    ({"QA_PORT": "70000"}, "port must be in 1..65535, got 70000"),
-])
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"QA_TOP_K": "0"}, "top_k must be > 0, got 0"),
+        ({"QA_CHUNK_CHARS": "-5"}, "chunk_chars must be > 0, got -5"),
+        ({"QA_MAX_FILE_BYTES": "0"}, "max_file_bytes must be > 0"),
+        ({"QA_CHUNK_OVERLAP": "-1"}, "chunk_overlap must be >= 0, got -1"),
+        ({"QA_PORT": "70000"}, "port must be in 1..65535, got 70000"),
+    ],
+)
 def test_values_that_cannot_work_are_refused(env, words):
     with pytest.raises(BadInputError, match=words.replace(".", r"\.")):
         from_env(env)

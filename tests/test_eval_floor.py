@@ -10,7 +10,6 @@ questions with every item in the top 8, fact in the first sentence 0.861, follow
 import json
 
 import pytest
-
 from conftest import ROOT, run_qa
 
 pytestmark = pytest.mark.slow

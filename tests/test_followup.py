@@ -4,25 +4,46 @@ from __future__ import annotations
 
 import pytest
 
-from qa.followup import is_followup, resolve
+from qa.search.followup import is_followup, resolve
 
 TASKS = "2023年生态环境保护的重点任务有哪些？"
 
 
-@pytest.mark.parametrize("q", ["那核安全方面呢？", "那2023年呢？", "第六项呢？", "What about nuclear safety?",
-                               "固体废物呢？", "还有大气污染防治方面呢？", "他们是谁？", "And the second one?"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "那核安全方面呢？",
+        "那2023年呢？",
+        "第六项呢？",
+        "What about nuclear safety?",
+        "固体废物呢？",
+        "还有大气污染防治方面呢？",
+        "他们是谁？",
+        "And the second one?",
+    ],
+)
 def test_followups_are_recognized(q):
     assert is_followup(q)
 
 
-@pytest.mark.parametrize("q", [TASKS, "全国完成了多少座尾矿库环境风险排查？", "2023年的重点任务有哪些？",
-                               "谁主持了开幕会？", "Who chaired the opening session of the meeting?",
-                               "How many tailings ponds were screened for environmental risks?"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        TASKS,
+        "全国完成了多少座尾矿库环境风险排查？",
+        "2023年的重点任务有哪些？",
+        "谁主持了开幕会？",
+        "Who chaired the opening session of the meeting?",
+        "How many tailings ponds were screened for environmental risks?",
+    ],
+)
 def test_standalone_questions_are_not_followups(q):
     assert not is_followup(q)
 
 
-@pytest.mark.parametrize("q", [TASKS, "全国完成了多少座尾矿库环境风险排查？", "Who chaired the opening session of the meeting?"])
+@pytest.mark.parametrize(
+    "q", [TASKS, "全国完成了多少座尾矿库环境风险排查？", "Who chaired the opening session of the meeting?"]
+)
 def test_standalone_questions_stay_unchanged_with_history(q):
     assert resolve(q, ["会议在哪里举行？"]) == q
     assert resolve(f"  {q} ", []) == q

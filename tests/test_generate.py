@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from qa.answering.generate import clean, endpoint, rewrite
 from qa.config import Settings
-from qa.generate import clean, endpoint, rewrite
 from qa.types import Answer, Citation
 
 PARA1 = "2023年，全国地级及以上城市细颗粒物平均浓度为30微克/立方米。这是一个不该发送的整段背景句子。"
@@ -131,7 +131,7 @@ def test_invalid_marker_is_removed(llm):
 )
 def test_reply_without_valid_marker_falls_back(llm, content, caplog):
     llm.content = content
-    with caplog.at_level(logging.WARNING, logger="qa.generate"):
+    with caplog.at_level(logging.WARNING, logger="qa.answering.generate"):
         out = rewrite(_answer(), llm.settings())
     assert out.generated is False and out.answer == EXTRACTIVE
     assert len(caplog.records) == 1
@@ -150,7 +150,7 @@ def test_reply_without_valid_marker_falls_back(llm, content, caplog):
 )
 def test_bad_replies_fall_back(llm, status, raw, content, caplog):
     llm.status, llm.raw, llm.content = status, raw, content
-    with caplog.at_level(logging.WARNING, logger="qa.generate"):
+    with caplog.at_level(logging.WARNING, logger="qa.answering.generate"):
         out = rewrite(_answer(), llm.settings())
     assert out == _answer()
     assert len(caplog.records) == 1 and "\n" not in caplog.records[0].getMessage()
@@ -161,7 +161,7 @@ def test_slow_server_times_out_and_falls_back(llm, caplog):
 
     llm.delay, llm.content = 5.0, "浓度为30微克/立方米[1]。"
     start = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="qa.generate"):
+    with caplog.at_level(logging.WARNING, logger="qa.answering.generate"):
         out = rewrite(_answer(), llm.settings(llm_timeout=0.5))
     assert time.monotonic() - start < 2.0
     assert out == _answer()
@@ -175,7 +175,7 @@ def test_connection_refused_falls_back(caplog, monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed when the block ends: nothing listens there
     settings = Settings(llm_url=f"http://127.0.0.1:{port}/v1", llm_model="m", llm_timeout=2.0)
-    with caplog.at_level(logging.WARNING, logger="qa.generate"):
+    with caplog.at_level(logging.WARNING, logger="qa.answering.generate"):
         out = rewrite(_answer(), settings)
     assert out == _answer()
     assert len(caplog.records) == 1

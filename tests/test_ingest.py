@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from qa.documents import decode, discover, parse_document, read_document, split_paragraphs, title_of
 from qa.errors import BadInputError
-from qa.ingest import decode, discover, parse_document, read_document, split_paragraphs, title_of
 from tests.conftest import REPORT
 
 ZH = "生态环境部在京举行全国生态环境保护工作会议。会议总结了2022年的工作，部署了2023年的重点任务。\n核与辐射安全监管要持续加强。"
 # Traditional characters only Big5 can carry (the simplified ZH is not Big5-encodable).
-ZH_TW = "這是一個關於環境保護的會議。我們討論了很多問題，並且決定了未來的工作重點。\n會議認為核與輻射安全監管要持續加強。"
+ZH_TW = (
+    "這是一個關於環境保護的會議。我們討論了很多問題，並且決定了未來的工作重點。\n會議認為核與輻射安全監管要持續加強。"
+)
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -100,13 +102,15 @@ def test_line_layout_offsets_point_into_the_text():
     paras = split_paragraphs(text)
     assert [p.text for p in paras] == ["第一段。", "第二段，有空行在前。", "第三段。"]
     for p in paras:
-        assert text[p.start:p.end].strip() == p.text
+        assert text[p.start : p.end].strip() == p.text
 
 
 def test_blank_line_blocks_of_hard_wrapped_lines_are_paragraphs():
-    text = ("生态环境部召开会议，\n总结过去一年的工作。\n\n"
-            "The meeting set seven tasks\nfor the coming year.\n\n"
-            "最后一段只有一行。\n")
+    text = (
+        "生态环境部召开会议，\n总结过去一年的工作。\n\n"
+        "The meeting set seven tasks\nfor the coming year.\n\n"
+        "最后一段只有一行。\n"
+    )
     paras = split_paragraphs(text)
     assert [p.text for p in paras] == [
         "生态环境部召开会议，总结过去一年的工作。",  # CJK seam: no space
@@ -115,14 +119,16 @@ def test_blank_line_blocks_of_hard_wrapped_lines_are_paragraphs():
     ]
     assert [p.number for p in paras] == [1, 2, 3]
     for p in paras:
-        assert text[p.start:p.end].split("\n")[0].strip() in p.text
+        assert text[p.start : p.end].split("\n")[0].strip() in p.text
 
 
 def test_markdown_document_blocks_and_heading_title(tmp_path):
-    md = ("# 生态环境保护工作会议纪要\n\n"
-          "会议在北京举行，\n参会人员讨论了年度任务。\n\n"
-          "## 重点任务\n\n"
-          "一是推进美丽中国建设。\n二是推进绿色低碳发展。\n")
+    md = (
+        "# 生态环境保护工作会议纪要\n\n"
+        "会议在北京举行，\n参会人员讨论了年度任务。\n\n"
+        "## 重点任务\n\n"
+        "一是推进美丽中国建设。\n二是推进绿色低碳发展。\n"
+    )
     doc = read_document(_write(tmp_path, "notes.md", md.encode("utf-8")))
     assert doc.title == "生态环境保护工作会议纪要"
     assert [p.text for p in doc.paragraphs] == [
@@ -150,7 +156,7 @@ def test_title_from_bracketed_first_line():
 
 
 def test_title_falls_back_to_file_name(tmp_path):
-    doc = read_document(_write(tmp_path, "会议记录.txt", "没有标题的第一段。\n第二段。".encode("utf-8")))
+    doc = read_document(_write(tmp_path, "会议记录.txt", "没有标题的第一段。\n第二段。".encode()))
     assert doc.title == "会议记录"
 
 
@@ -205,8 +211,11 @@ def test_empty_folder(tmp_path):
     _assert_names_and_fixes(e.value, "empty", ("add some", "pass files"))
 
 
-@pytest.mark.parametrize("data", [b"", b"   \n\n\t \r\n  ", "\u3000\n".encode("utf-8"), codecs.BOM_UTF8],
-                         ids=["empty", "whitespace", "ideographic-space", "bom-only"])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"   \n\n\t \r\n  ", "\u3000\n".encode("utf-8"), codecs.BOM_UTF8],
+    ids=["empty", "whitespace", "ideographic-space", "bom-only"],
+)
 def test_empty_or_whitespace_file(tmp_path, data):
     p = _write(tmp_path, "blank.txt", data)
     with pytest.raises(BadInputError) as e:
@@ -231,8 +240,11 @@ def test_binary_random_bytes_with_nuls(tmp_path):
     _assert_names_and_fixes(e.value, "random.md", ("text file", "UTF-8"))
 
 
-@pytest.mark.parametrize("data", [b"\x80\x81\xff\xfe\xfd" * 50, "Grüße aus München, café".encode("latin-1") * 5],
-                         ids=["invalid-bytes", "latin1"])
+@pytest.mark.parametrize(
+    "data",
+    [b"\x80\x81\xff\xfe\xfd" * 50, "Grüße aus München, café".encode("latin-1") * 5],
+    ids=["invalid-bytes", "latin1"],
+)
 def test_undecodable_bytes(tmp_path, data):
     p = _write(tmp_path, "odd.txt", data)
     with pytest.raises(BadInputError) as e:
@@ -241,7 +253,7 @@ def test_undecodable_bytes(tmp_path, data):
 
 
 def test_utf8_bom_with_invalid_bytes_is_refused(tmp_path):
-    p = _write(tmp_path, "bad.txt", codecs.BOM_UTF8 + "中文".encode("utf-8") + b"\xff\xfe\xfa")
+    p = _write(tmp_path, "bad.txt", codecs.BOM_UTF8 + "中文".encode() + b"\xff\xfe\xfa")
     with pytest.raises(BadInputError) as e:
         read_document(p)
     _assert_names_and_fixes(e.value, "bad.txt", ("re-save",))
@@ -249,7 +261,7 @@ def test_utf8_bom_with_invalid_bytes_is_refused(tmp_path):
 
 @pytest.mark.parametrize("name", ["report.pdf", "notes.docx", "README"])
 def test_unsupported_extension(tmp_path, name):
-    p = _write(tmp_path, name, "中文内容".encode("utf-8"))
+    p = _write(tmp_path, name, "中文内容".encode())
     with pytest.raises(BadInputError) as e:
         discover([p])
     _assert_names_and_fixes(e.value, name, (".txt and .md",))
@@ -264,5 +276,5 @@ def test_oversized_file(tmp_path):
 
 
 def test_parse_document_needs_no_file_on_disk(tmp_path):
-    doc = parse_document("第一段。\n第二段。".encode("utf-8"), tmp_path / "upload.txt")
+    doc = parse_document("第一段。\n第二段。".encode(), tmp_path / "upload.txt")
     assert (doc.name, len(doc.paragraphs), doc.encoding) == ("upload.txt", 2, "utf-8")

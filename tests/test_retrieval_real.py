@@ -97,7 +97,12 @@ def test_when_and_where_question(real_service):
 
 def test_every_paragraph_is_ranked_once(real_service):
     """List expansion must not repeat a member that already ranked above the one that triggered it."""
-    for q in ("2023年生态环境保护的重点任务有哪些？", "2022年生态环境保护工作取得了哪些成绩？", "今年环保部要干啥",
-              "What are the key tasks for 2023?", "入河入海排污口排查整治涉及哪些区域？"):
+    for q in (
+        "2023年生态环境保护的重点任务有哪些？",
+        "2022年生态环境保护工作取得了哪些成绩？",
+        "今年环保部要干啥",
+        "What are the key tasks for 2023?",
+        "入河入海排污口排查整治涉及哪些区域？",
+    ):
         keys = [(h.doc, h.paragraph) for h in real_service.retrieve(q)[0].hits]
         assert len(keys) == len(set(keys)), q

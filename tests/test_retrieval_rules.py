@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from qa import retrieval
-from qa.retrieval import Retriever
+from qa.search import retriever as retrieval
+from qa.search.retriever import Retriever
 from qa.types import Hit
 
 # Two lists whose items share their words; only the intros say which year each belongs to.
-CORPUS = "\n".join([
-    "会议认为,2022年,全国生态环境质量持续改善。",
-    "一是推进碧水保卫战,整治入河排污口。",
-    "二是推进净土保卫战,开展土壤污染源头防治行动。",
-    "会议确认,2023年要抓好以下重点任务。",
-    "一是深入推进碧水保卫战,推进黑臭水体整治,整治入河排污口。",
-    "二是深入推进净土保卫战,强化土壤污染源头管控。",
-    "三是严格核与辐射安全监管,加强核安全监管体系。",
-    "会议在北京举行,部长作了工作报告,总结了工作并部署了任务。",
-])
+CORPUS = "\n".join(
+    [
+        "会议认为,2022年,全国生态环境质量持续改善。",
+        "一是推进碧水保卫战,整治入河排污口。",
+        "二是推进净土保卫战,开展土壤污染源头防治行动。",
+        "会议确认,2023年要抓好以下重点任务。",
+        "一是深入推进碧水保卫战,推进黑臭水体整治,整治入河排污口。",
+        "二是深入推进净土保卫战,强化土壤污染源头管控。",
+        "三是严格核与辐射安全监管,加强核安全监管体系。",
+        "会议在北京举行,部长作了工作报告,总结了工作并部署了任务。",
+    ]
+)
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def test_a_question_about_one_item_does_not_expand(retriever):
 
 
 def test_relative_years_resolve_against_the_documents_year():
-    from qa.retrieval import relative_years
+    from qa.search.retriever import relative_years
 
     assert relative_years("去年的成绩", 2023) == "2022年的成绩"
     assert relative_years("VOCs今年怎么治？", 2023) == "VOCs 2023年怎么治？"  # not one token "VOCs2023"

@@ -4,10 +4,10 @@ and a failed rebuild rolls back its upload and leaves the old index serving (Fak
 import threading
 
 import pytest
-
 from conftest import tree_hashes
+
 from qa.errors import BadInputError
-from qa.service import QAService
+from qa.serving.service import QAService
 from tests.fakes import FakeEmbedder
 
 NEW_DOC = "星河湾湿地公园简介\n星河湾湿地公园在2023年共记录到候鸟217种，其中黑脸琵鹭首次在园区越冬。\n"
@@ -77,11 +77,14 @@ def test_failed_rebuild_rolls_back_the_upload_and_keeps_the_old_index(fake_build
     assert service.ask("全国完成了多少座尾矿库环境风险排查？").citations
 
 
-@pytest.mark.parametrize("name, data, message", [
-    ("photo.png", b"\x89PNG\r\n", "unsupported"),
-    ("empty.txt", b"  \n ", "empty"),
-    ("blob.txt", b"\x00\x01\x02\x03" * 64, "binary"),
-])
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("photo.png", b"\x89PNG\r\n", "unsupported"),
+        ("empty.txt", b"  \n ", "empty"),
+        ("blob.txt", b"\x00\x01\x02\x03" * 64, "binary"),
+    ],
+)
 def test_bad_uploads_store_nothing(fake_build, name, data, message):
     settings, _, _ = fake_build()
     service = QAService(settings, embedder=FakeEmbedder())

@@ -11,9 +11,10 @@ import sys
 import numpy as np
 import pytest
 
-from qa import indexer, store
 from qa.errors import BadInputError, IndexCorruptError, IndexMissingError
-from qa.lexical import BM25
+from qa.indexing import builder as indexer
+from qa.indexing import store
+from qa.indexing.lexical import BM25
 from tests.conftest import REPORT, tree_hashes
 from tests.fakes import FakeEmbedder
 
@@ -27,7 +28,7 @@ class FailingEmbedder(FakeEmbedder):
 
     def embed_batch(self, texts, kind):
         if len(self.calls) >= self.ok_batches:
-            raise RuntimeError("embedder died on batch %d" % (len(self.calls) + 1))
+            raise RuntimeError(f"embedder died on batch {len(self.calls) + 1}")
         return super().embed_batch(texts, kind)
 
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.chunking import YEAR
 from qa.errors import IndexCorruptError, IndexMissingError
-from qa.lexical import BM25
+from qa.indexing.chunking import YEAR
+from qa.indexing.lexical import BM25
 from qa.types import Passage
 
 FORMAT_VERSION = 1
@@ -178,7 +178,7 @@ def read_manifest(folder: Path) -> dict:
     """The manifest of the index in `folder`, or an error saying what to run."""
     folder = Path(folder)
     path = folder / "manifest.json"
-    for attempt in range(3):  # a concurrent swap leaves the folder missing for a moment
+    for _ in range(3):  # a concurrent swap leaves the folder missing for a moment
         if path.exists():
             break
         time.sleep(0.05)
@@ -189,7 +189,9 @@ def read_manifest(folder: Path) -> dict:
     except (OSError, ValueError) as e:
         raise IndexCorruptError(f"{path} is unreadable ({e}); rebuild with: qa build --index {folder}") from None
     if not isinstance(manifest, dict):
-        raise IndexCorruptError(f"{path} is not an index manifest (expected a JSON object); rebuild with: qa build --index {folder}")
+        raise IndexCorruptError(
+            f"{path} is not an index manifest (expected a JSON object); rebuild with: qa build --index {folder}"
+        )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorruptError(
             f"{folder}/ has index format {manifest.get('format_version')!r}, this qa reads {FORMAT_VERSION}; "
@@ -228,13 +230,19 @@ def load(folder: Path, model: str | None = None, dim: int | None = None, verify:
     except Exception as e:  # noqa: BLE001 - any parse failure means the same thing to the user
         raise IndexCorruptError(f"{folder}/ cannot be read ({type(e).__name__}: {e}); {fix}") from None
     counts = manifest.get("counts", {})
-    if vectors.ntotal != len(passages) or counts.get("passages") != len(passages) or len(lexical.doc_len) != len(passages):
+    if (
+        vectors.ntotal != len(passages)
+        or counts.get("passages") != len(passages)
+        or len(lexical.doc_len) != len(passages)
+    ):
         raise IndexCorruptError(
             f"{folder}/ is inconsistent: {vectors.ntotal} vectors, {len(passages)} passages, "
             f"manifest says {counts.get('passages')}; {fix}"
         )
     if len(sentences) != sentence_vectors.shape[0]:
-        raise IndexCorruptError(f"{folder}/ is inconsistent: {len(sentences)} sentences, {sentence_vectors.shape[0]} vectors; {fix}")
+        raise IndexCorruptError(
+            f"{folder}/ is inconsistent: {len(sentences)} sentences, {sentence_vectors.shape[0]} vectors; {fix}"
+        )
     if dim is not None and vectors.d != dim:
         raise IndexCorruptError(f"{folder}/ holds {vectors.d}-dim vectors but the model gives {dim}; {fix}")
     return Index(manifest, vectors, passages, documents, lexical, sentences, sentence_vectors)

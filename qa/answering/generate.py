@@ -16,7 +16,7 @@ import urllib.request
 from qa.config import Settings
 from qa.types import Answer
 
-log = logging.getLogger("qa.generate")
+log = logging.getLogger("qa.answering.generate")
 
 SYSTEM_PROMPT = (
     "你是文档问答助手。只能根据用户给出的编号句子回答问题，不得使用句子以外的任何知识，不得推测或补充。"
@@ -92,7 +92,10 @@ def _complete(messages: list[dict], settings: Settings) -> str:
     if settings.llm_api_key:
         headers["Authorization"] = f"Bearer {settings.llm_api_key}"
     request = urllib.request.Request(
-        endpoint(settings.llm_url), data=json.dumps(body, ensure_ascii=False).encode("utf-8"), headers=headers, method="POST"
+        endpoint(settings.llm_url),
+        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        headers=headers,
+        method="POST",
     )
     # urlopen raises HTTPError for 4xx/5xx; other non-200 replies (204, 3xx not followed) are checked here.
     with urllib.request.urlopen(request, timeout=settings.llm_timeout) as response:

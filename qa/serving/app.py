@@ -1,7 +1,7 @@
 """The Gradio UI (chat with cited passages, document management) and `qa serve`.
 
 No retrieval logic here: every question goes to `QAService.ask`, every corpus change to the
-service. Gradio, FastAPI and uvicorn are imported inside functions so `import qa.app` is cheap.
+service. Gradio, FastAPI and uvicorn are imported inside functions so `import qa.serving.app` is cheap.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from qa import ui_render as ui
 from qa.errors import BadInputError, QAError
+from qa.serving import render as ui
 
 STATIC = Path(__file__).parent / "static"
 TITLE = "文档问答 · Document Q&A"
@@ -24,8 +24,18 @@ EXAMPLES = (
     "What are the key tasks for 2023?",
 )
 # Bundled/system fonts only: a web font from elsewhere stalls first paint when offline.
-FONTS = ("PingFang SC", "Hiragino Sans GB", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
-         "Microsoft YaHei", "WenQuanYi Micro Hei", "ui-sans-serif", "system-ui", "sans-serif")
+FONTS = (
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "WenQuanYi Micro Hei",
+    "ui-sans-serif",
+    "system-ui",
+    "sans-serif",
+)
 MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Noto Sans Mono CJK SC", "monospace")
 SEARCHING = "正在查找… / Searching…"
 STREAM_DELAY = 0.04  # seconds between streamed sentences: reads as typing without slowing answers
@@ -92,8 +102,16 @@ class DocsHandlers:
 
     def table(self) -> list[list]:
         """Return the Documents table rows for the serving index."""
-        return [[d.get("name", ""), d.get("title", ""), d.get("paragraphs", 0), d.get("passages", 0),
-                 ui.local_time(d.get("indexed_at"))] for d in self.service.documents()]
+        return [
+            [
+                d.get("name", ""),
+                d.get("title", ""),
+                d.get("paragraphs", 0),
+                d.get("passages", 0),
+                ui.local_time(d.get("indexed_at")),
+            ]
+            for d in self.service.documents()
+        ]
 
     def refresh(self):
         """Return (table, health line, remove dropdown) for the current index."""
@@ -111,8 +129,10 @@ class DocsHandlers:
         start = time.monotonic()
         self.service.rebuild(progress=lambda f, msg="": progress(float(f), desc=str(msg or "")), rollback=rollback)
         h = self.service.health()
-        return (f"索引已重建：{h.get('documents', 0)} 个文档，{h.get('passages', 0)} 个片段，"
-                f"用时 {time.monotonic() - start:.1f} 秒。/ Index rebuilt.")
+        return (
+            f"索引已重建：{h.get('documents', 0)} 个文档，{h.get('passages', 0)} 个片段，"
+            f"用时 {time.monotonic() - start:.1f} 秒。/ Index rebuilt."
+        )
 
     def add(self, files, title, text, mode, progress):
         """Store uploaded files and pasted text, then rebuild; on any failure the corpus is left as it was."""
@@ -121,8 +141,11 @@ class DocsHandlers:
         keep = (gr.skip(), gr.skip(), gr.skip())  # the inputs stay as they were, so nothing typed is lost
         files, title, text = files or [], (title or "").strip(), text or ""
         if not files and not text.strip():
-            msg = ("粘贴的文本是空的 / the pasted text is empty" if title
-                   else "请先上传文件或粘贴文本 / nothing to add: upload a .txt/.md file or paste text")
+            msg = (
+                "粘贴的文本是空的 / the pasted text is empty"
+                if title
+                else "请先上传文件或粘贴文本 / nothing to add: upload a .txt/.md file or paste text"
+            )
             return (ui.status_html(msg, ok=False), *keep, *self._skip3())
         data_dir = Path(self.service.settings.data_dir)
         before = set(p.name for p in data_dir.glob("*")) if data_dir.is_dir() else set()
@@ -199,16 +222,32 @@ def build_blocks(service):
                 with gr.Row(equal_height=False, elem_id="chat-row"):
                     with gr.Column(scale=3, min_width=300):
                         chatbot = gr.Chatbot(
-                            label="对话 / Chat", elem_id="chat", height="var(--qa-chat-h)", latex_delimiters=[],
-                            feedback_options=None, buttons=["copy"], show_label=False,
-                            placeholder="向文档提问，回答里的 [n] 指向右侧的原文段落。<br>Ask the documents; each [n] points to its passage.")
+                            label="对话 / Chat",
+                            elem_id="chat",
+                            height="var(--qa-chat-h)",
+                            latex_delimiters=[],
+                            feedback_options=None,
+                            buttons=["copy"],
+                            show_label=False,
+                            placeholder="向文档提问，回答里的 [n] 指向右侧的原文段落。<br>Ask the documents; each [n] points to its passage.",
+                        )
                         with gr.Row(elem_id="ask-row"):
-                            question = gr.Textbox(placeholder="输入问题，按回车发送 / Ask a question, press Enter",
-                                                  show_label=False, scale=8, container=False, elem_id="question", max_lines=4)
+                            question = gr.Textbox(
+                                placeholder="输入问题，按回车发送 / Ask a question, press Enter",
+                                show_label=False,
+                                scale=8,
+                                container=False,
+                                elem_id="question",
+                                max_lines=4,
+                            )
                             send = gr.Button("提问 / Ask", variant="primary", scale=1, min_width=96, elem_id="send")
                         with gr.Row(elem_id="examples"):
-                            gr.HTML('<span class="examples-label">试试 / Try:</span>', elem_classes="examples-label-wrap")
-                            example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes="example") for q in EXAMPLES]
+                            gr.HTML(
+                                '<span class="examples-label">试试 / Try:</span>', elem_classes="examples-label-wrap"
+                            )
+                            example_buttons = [
+                                gr.Button(q, size="sm", variant="secondary", elem_classes="example") for q in EXAMPLES
+                            ]
                             new_chat = gr.Button("新对话 / New conversation", size="sm", elem_id="new-chat")
                     with gr.Column(scale=2, min_width=280):
                         panel = gr.HTML(ui.panel_html([]), elem_id="cites", padding=False)
@@ -217,21 +256,42 @@ def build_blocks(service):
                 status = gr.HTML(ui.status_html(IDLE, ok=None), elem_id="doc-status", min_height=52)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
-                        table = gr.Dataframe(headers=DocsHandlers.HEADERS, interactive=False, wrap=True, max_height=320,
-                                             column_widths=["28%", "34%", "10%", "10%", "18%"],
-                                             label="已索引的文档 / Indexed documents", elem_id="doc-table")
+                        table = gr.Dataframe(
+                            headers=DocsHandlers.HEADERS,
+                            interactive=False,
+                            wrap=True,
+                            max_height=320,
+                            column_widths=["28%", "34%", "10%", "10%", "18%"],
+                            label="已索引的文档 / Indexed documents",
+                            elem_id="doc-table",
+                        )
                         with gr.Row(equal_height=True):
-                            to_remove = gr.Dropdown(label="删除文档 / Remove a document", choices=[], scale=3, elem_id="remove-doc",
-                                                    info="删除后自动重建索引 / the index is rebuilt afterwards")
-                            remove = gr.Button("删除 / Remove", variant="stop", scale=1, min_width=100, elem_id="remove")
+                            to_remove = gr.Dropdown(
+                                label="删除文档 / Remove a document",
+                                choices=[],
+                                scale=3,
+                                elem_id="remove-doc",
+                                info="删除后自动重建索引 / the index is rebuilt afterwards",
+                            )
+                            remove = gr.Button(
+                                "删除 / Remove", variant="stop", scale=1, min_width=100, elem_id="remove"
+                            )
                         rebuild = gr.Button("重建索引 / Rebuild index", elem_id="rebuild")
                     with gr.Column(scale=2, min_width=300):
-                        files = gr.File(label="上传文件 / Upload files (.txt, .md)", file_count="multiple", height=120,
-                                        elem_id="upload")
+                        files = gr.File(
+                            label="上传文件 / Upload files (.txt, .md)",
+                            file_count="multiple",
+                            height=120,
+                            elem_id="upload",
+                        )
                         title = gr.Textbox(label="或粘贴文本：标题 / Or paste text: title", elem_id="paste-title")
                         text = gr.Textbox(label="正文 / Text", lines=4, max_lines=12, elem_id="paste-text")
-                        mode = gr.Radio([("添加到语料库 / Add to corpus", ADD), ("替换整个语料库 / Replace corpus", REPLACE)],
-                                        value=ADD, show_label=False, elem_id="mode")
+                        mode = gr.Radio(
+                            [("添加到语料库 / Add to corpus", ADD), ("替换整个语料库 / Replace corpus", REPLACE)],
+                            value=ADD,
+                            show_label=False,
+                            elem_id="mode",
+                        )
                         add = gr.Button("保存并重建索引 / Save & rebuild", variant="primary", elem_id="add")
 
         chat_io = dict(outputs=[question, chatbot, panel, turns], show_progress="hidden", concurrency_id="chat")
@@ -239,17 +299,40 @@ def build_blocks(service):
         send.click(respond, [question, chatbot, turns], api_visibility="private", **chat_io)
         for b in example_buttons:
             b.click(respond, [b, chatbot, turns], api_visibility="private", **chat_io)
-        new_chat.click(lambda: ("", [], ui.panel_html([]), []), None, [question, chatbot, panel, turns],
-                       api_visibility="private", show_progress="hidden")
+        new_chat.click(
+            lambda: ("", [], ui.panel_html([]), []),
+            None,
+            [question, chatbot, panel, turns],
+            api_visibility="private",
+            show_progress="hidden",
+        )
 
         listing = [table, health, to_remove]
         corpus = dict(concurrency_id="corpus", concurrency_limit=1, show_progress_on=[status])
-        add.click(lambda f, t, x, m, progress=gr.Progress(): docs.add(f, t, x, m, progress), [files, title, text, mode],
-                  [status, files, title, text, *listing], api_name="add_documents", **corpus)
-        rebuild.click(lambda progress=gr.Progress(): docs.rebuild(progress), None, [status, *listing], api_name="rebuild", **corpus)
-        remove.click(lambda n, progress=gr.Progress(): docs.remove(n, progress), [to_remove], [status, *listing],
-                     api_name="remove_document", **corpus)
-        chatbot.clear(lambda: (ui.panel_html([]), []), None, [panel, turns], api_visibility="private", show_progress="hidden")
+        add.click(
+            lambda f, t, x, m, progress=gr.Progress(): docs.add(f, t, x, m, progress),
+            [files, title, text, mode],
+            [status, files, title, text, *listing],
+            api_name="add_documents",
+            **corpus,
+        )
+        rebuild.click(
+            lambda progress=gr.Progress(): docs.rebuild(progress),
+            None,
+            [status, *listing],
+            api_name="rebuild",
+            **corpus,
+        )
+        remove.click(
+            lambda n, progress=gr.Progress(): docs.remove(n, progress),
+            [to_remove],
+            [status, *listing],
+            api_name="remove_document",
+            **corpus,
+        )
+        chatbot.clear(
+            lambda: (ui.panel_html([]), []), None, [panel, turns], api_visibility="private", show_progress="hidden"
+        )
         demo.load(docs.refresh, None, listing, api_visibility="private", show_progress="hidden")
     return demo
 
@@ -267,15 +350,21 @@ def create_app(service):
     import gradio as gr
     from fastapi import FastAPI
 
-    from qa.api import add_routes
+    from qa.serving.api import add_routes
 
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
     add_routes(app, service)  # before the mount at "/", which would otherwise catch these paths
     return gr.mount_gradio_app(
-        app, build_blocks(service), path="/", ssr_mode=False, theme=theme(), footer_links=["api"],
+        app,
+        build_blocks(service),
+        path="/",
+        ssr_mode=False,
+        theme=theme(),
+        footer_links=["api"],
         # Gradio refuses bigger uploads before they reach the disk; the service checks the same limit.
         max_file_size=service.settings.max_file_bytes,
-        css=(STATIC / "app.css").read_text(encoding="utf-8"), js=(STATIC / "app.js").read_text(encoding="utf-8"),
+        css=(STATIC / "app.css").read_text(encoding="utf-8"),
+        js=(STATIC / "app.js").read_text(encoding="utf-8"),
     )
 
 
@@ -286,17 +375,21 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as err:
-            raise BadInputError(f"cannot listen on {host}:{port} ({err.strerror}); pass another --port or stop the other server") from None
+            raise BadInputError(
+                f"cannot listen on {host}:{port} ({err.strerror}); pass another --port or stop the other server"
+            ) from None
 
 
 def _console_progress():
     """Return a progress(fraction, message) callback that draws one updating line on stderr."""
+
     def progress(fraction: float, message: str = "") -> None:
         bar = "█" * int(24 * max(0.0, min(1.0, fraction)))
         sys.stderr.write(f"\r[{bar:<24}] {fraction:4.0%} {message[:60]:<60}")
         if fraction >= 1.0:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
     return progress
 
 
@@ -305,7 +398,7 @@ def serve(settings) -> None:
     offline_env()
     import uvicorn
 
-    from qa.service import QAService
+    from qa.serving.service import QAService
 
     _check_port(settings.host, settings.port)
     start = time.monotonic()
@@ -315,8 +408,12 @@ def serve(settings) -> None:
         service.ask(EXAMPLES[0])  # load the model now, so the first user question is answered at full speed
     except QAError as err:
         # Serve anyway: the page shows the problem, and its Documents tab can add files and rebuild.
-        print(f"警告 / Warning: {err}\n界面照常启动，可在“文档 / Documents”页修复。/ "
-              "Serving anyway; fix it from the Documents tab.", file=sys.stderr, flush=True)
+        print(
+            f"警告 / Warning: {err}\n界面照常启动，可在“文档 / Documents”页修复。/ "
+            "Serving anyway; fix it from the Documents tab.",
+            file=sys.stderr,
+            flush=True,
+        )
     app = create_app(service)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"就绪 / Ready in {time.monotonic() - start:.1f}s: http://{host}:{settings.port}", flush=True)

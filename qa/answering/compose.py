@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer_types import MEASURE_WORDS
-from qa.lexical import tokens
-from qa.lexicon import translate_terms
-from qa.retrieval import Retrieval, is_english, ordinal_hint
-from qa.store import Index
+from qa.answering.kinds import MEASURE_WORDS
+from qa.indexing.lexical import tokens
+from qa.indexing.store import Index
+from qa.indexing.synonyms import translate_terms
+from qa.search.retriever import Retrieval, is_english, ordinal_hint
 from qa.types import Answer, Citation
 
 NOT_FOUND = "文档中没有找到这个问题的答案。下面列出最接近的段落，仅供参考，并不是答案。"
@@ -43,7 +43,9 @@ _NUMBER = re.compile(rf"\d|[一二两三四五六七八九十百千万亿]+[{MEA
 # 7767a29 (dropping announcements already fixes 第六项呢); with the working tree's retrieval and
 # grown dev set, 0 -> 0.05..1 fixed "那第二项呢？" (+1).
 ITEM_BONUS = 0.3
-_ITEM_REF = re.compile(r"第[一二三四五六七八九十]{1,2}(?:项|条|点|个方面|方面)|\b\w+ (?:task|item|point|priority|area|one)s?\b", re.I)
+_ITEM_REF = re.compile(
+    r"第[一二三四五六七八九十]{1,2}(?:项|条|点|个方面|方面)|\b\w+ (?:task|item|point|priority|area|one)s?\b", re.I
+)
 # A sentence that only announces a list ("会议确认,2023年要抓好以下要点使命。") restates an
 # enumeration question; the items answer it. List answers start with the items instead, and
 # other answers do not cite it: fact-first 0.859 -> 0.889.
@@ -60,7 +62,7 @@ class _Asked:
     items: tuple[str, ...]  # list-item markers it names by ordinal ("六是")
 
     @classmethod
-    def of(cls, r: Retrieval) -> "_Asked":
+    def of(cls, r: Retrieval) -> _Asked:
         own = _terms(r.question)
         terms = {t: 1.0 if t in own else INHERITED_WEIGHT for t in _terms(r.query)}
         number = bool(_QUANTITY.search(f"{r.query} {translate_terms(r.query)}"))
@@ -109,7 +111,9 @@ def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, top
         chosen = _best_sentences(r, asked, index, max_sentences, top_k)
     citations, marker = _cite(chosen, index, r)
     parts = [f"{_text(index, row).strip()}[{marker[index.sentences[row][:2]]}]" for row, _ in chosen]
-    return Answer(r.question, True, "".join(parts) if not _spaced(parts) else " ".join(parts), tuple(citations), r.query)
+    return Answer(
+        r.question, True, "".join(parts) if not _spaced(parts) else " ".join(parts), tuple(citations), r.query
+    )
 
 
 def _not_found(question: str) -> str:
@@ -139,7 +143,9 @@ def _best_in(doc: str, para: int, asked: _Asked, index: Index) -> int | None:
     return max(scored)[1] if scored else None
 
 
-def _best_sentences(r: Retrieval, asked: _Asked, index: Index, max_sentences: int, top_k: int) -> list[tuple[int, float]]:
+def _best_sentences(
+    r: Retrieval, asked: _Asked, index: Index, max_sentences: int, top_k: int
+) -> list[tuple[int, float]]:
     """The best-scoring sentences of the top_k paragraphs, best first; a bare list announcement only if nothing else."""
     scored: list[tuple[float, int]] = []
     for rank, h in enumerate(r.hits[:top_k]):
@@ -187,9 +193,16 @@ def _cite(chosen: list[tuple[int, float]], index: Index, r: Retrieval) -> tuple[
     for key in order:
         text = index.paragraphs[key]
         ordered = sorted(spans[key])
-        citations.append(Citation(
-            n=marker[key], doc=key[0], paragraph=key[1], text=text,
-            highlights=tuple(text[s:e].strip() for s, e in ordered), spans=tuple(ordered),
-            score=float(score_of.get(key, 0.0)), title=titles.get(key[0], ""),
-        ))
+        citations.append(
+            Citation(
+                n=marker[key],
+                doc=key[0],
+                paragraph=key[1],
+                text=text,
+                highlights=tuple(text[s:e].strip() for s, e in ordered),
+                spans=tuple(ordered),
+                score=float(score_of.get(key, 0.0)),
+                title=titles.get(key[0], ""),
+            )
+        )
     return citations, marker

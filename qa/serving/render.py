@@ -189,7 +189,11 @@ def citation_html(citation: dict, turn: int, found: bool) -> str:
     label = f"[{n}]" if found else f"参考 {n}"
     source = f"{title} · {doc}" if title and title != doc else doc
     body = highlight(citation.get("text", ""), _spans_of(citation) if found else (), context=FOLD_CONTEXT)
-    expand = '<button type="button" class="cite-expand" aria-expanded="false">展开全文 / Full text</button>' if 'class="fold"' in body else ""
+    expand = (
+        '<button type="button" class="cite-expand" aria-expanded="false">展开全文 / Full text</button>'
+        if 'class="fold"' in body
+        else ""
+    )
     return (
         f'<article class="cite{"" if found else " cite-nearest"}" id="{cite_id(turn, n)}" '
         f'data-n="{n}" data-doc="{doc}" data-paragraph="{para}">'
@@ -210,7 +214,11 @@ def turn_html(answer: dict, turn: int, latest: bool) -> str:
     question = str(answer.get("question", ""))
     query = str(answer.get("query") or question)
     # A follow-up is searched together with the conversation; show how it was understood.
-    understood = "" if query.strip() == question.strip() else f'<p class="turn-query">按上下文理解为 / Searched as: {html.escape(query)}</p>'
+    understood = (
+        ""
+        if query.strip() == question.strip()
+        else f'<p class="turn-query">按上下文理解为 / Searched as: {html.escape(query)}</p>'
+    )
     return (
         f'<details class="turn" id="turn-{turn}" data-turn="{turn}" data-found="{str(found).lower()}" '
         f'data-query="{html.escape(query)}"{" open" if latest else ""}>'
@@ -230,7 +238,9 @@ def panel_html(turns: list[dict]) -> str:
 def status_html(message: str, ok: bool | None) -> str:
     """Render a one-line result (ok), error (not ok) or hint (None) for the Documents tab."""
     kind = {True: "ok", False: "error", None: "idle"}[ok]
-    return f'<div class="status status-{kind}" role="{"alert" if ok is False else "status"}">{html.escape(message)}</div>'
+    return (
+        f'<div class="status status-{kind}" role="{"alert" if ok is False else "status"}">{html.escape(message)}</div>'
+    )
 
 
 def local_time(stamp) -> str:
@@ -253,8 +263,8 @@ def header_html(health: dict | None) -> str:
     else:
         summary = (
             f'<p class="health">已索引 {int(health.get("documents", 0))} 个文档 · '
-            f'{int(health.get("passages", 0))} 个片段 · 模型 {html.escape(str(health.get("model", "")))}'
-            f' · 建于 {html.escape(local_time(health.get("built_at")))}</p>'
+            f"{int(health.get('passages', 0))} 个片段 · 模型 {html.escape(str(health.get('model', '')))}"
+            f" · 建于 {html.escape(local_time(health.get('built_at')))}</p>"
         )
     return (
         '<header class="app-head"><div class="app-title"><h1>文档问答 <span>Document Q&amp;A</span></h1>'

@@ -6,10 +6,10 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from qa.lexicon import normalize
+from qa.indexing.synonyms import normalize
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
@@ -42,7 +42,7 @@ class BM25:
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
 
     @classmethod
-    def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> "BM25":
+    def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25:
         postings: dict[str, list[list[int]]] = {}
         doc_len = []
         for i, text in enumerate(texts):
@@ -73,6 +73,6 @@ class BM25:
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "BM25":
+    def load(cls, path: Path) -> BM25:
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(data["postings"], data["doc_len"], data["k1"], data["b"])

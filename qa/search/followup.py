@@ -9,15 +9,20 @@ a topic X of its own) the earlier question's topic words, so only its year and w
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 # Openers and closers that mark a question as leaning on the previous one.
 _LEAD = re.compile(r"^\s*(?:那么|那|还有|另外|以及|并且|而|和|跟|同样|再问一下|再问|那在|至于|关于)\s*")
-_TAIL = re.compile(r"(?:方面|的情况|情况|这块|这一块|这方面)?\s*(?:呢|吗|怎么样|如何|怎样|又如何|有哪些|是什么)?\s*[？?。.!！]*\s*$")
+_TAIL = re.compile(
+    r"(?:方面|的情况|情况|这块|这一块|这方面)?\s*(?:呢|吗|怎么样|如何|怎样|又如何|有哪些|是什么)?\s*[？?。.!！]*\s*$"
+)
 _EN_LEAD = re.compile(r"^\s*(?:and|what about|how about|and what about|what of|then)\b[\s,]*", re.I)
 # Words that point back ("他", "这个", "该", "它", "they", "it").
-_PRONOUN = re.compile(r"(?:他们|她们|它们|他|她|它|这个|那个|这些|那些|该|此|上述|前者|后者|其中)"
-                      r"|\b(?:he|she|it|they|this|that|them|those|these|his|her|its|their)\b", re.I)
+_PRONOUN = re.compile(
+    r"(?:他们|她们|它们|他|她|它|这个|那个|这些|那些|该|此|上述|前者|后者|其中)"
+    r"|\b(?:he|she|it|they|this|that|them|those|these|his|her|its|their)\b",
+    re.I,
+)
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?|去年|今年|明年|前年|last year|this year|next year", re.I)
 _ORDINAL = re.compile(r"第[一二三四五六七八九十\d]+(?:项|个|条|点|是)?|[一二三四五六七八九十]是")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -63,7 +68,7 @@ def _switches_topic(question: str, core: str) -> bool:
     """
     if not _NE.search(question) or _PRONOUN.search(question) or not _CJK.search(core):
         return False
-    from qa.abstain import content_words
+    from qa.answering.abstain import content_words
 
     return any(not w.isdigit() for w in content_words(_ORDINAL.sub(" ", _YEAR.sub(" ", core))))
 
@@ -74,7 +79,7 @@ def _without_topic(previous: str) -> str:
         return previous
     import jieba
 
-    from qa.abstain import content_words
+    from qa.answering.abstain import content_words
 
     words = jieba.lcut(previous, HMM=False)
     return "".join(w for w in words if w.isdigit() or not content_words(w)).strip()

@@ -6,8 +6,8 @@ import codecs
 import dataclasses
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from qa.errors import BadInputError
 from qa.types import Document, Paragraph
@@ -38,7 +38,9 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
         if not p.exists():
             raise BadInputError(f"{p}: no such file or folder; check the path")
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES and not _hidden(f, p))
+            files = sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES and not _hidden(f, p)
+            )
             if not files:
                 raise BadInputError(f"{p}: folder has no .txt or .md files; add some or pass files directly")
             found.extend(files)
@@ -149,7 +151,10 @@ def split_paragraphs(text: str) -> list[Paragraph]:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # A block: a line and the non-blank lines after it; a Markdown heading always stands alone.
-    blocks = [(m.start(), m.group()) for m in re.finditer(r"[ \t]*#{1,6}\s[^\n]*|[^\n]+(?:\n(?![ \t]*#{1,6}\s)[ \t]*[^\s][^\n]*)*", text)]
+    blocks = [
+        (m.start(), m.group())
+        for m in re.finditer(r"[ \t]*#{1,6}\s[^\n]*|[^\n]+(?:\n(?![ \t]*#{1,6}\s)[ \t]*[^\s][^\n]*)*", text)
+    ]
     blocks = [(s, b) for s, b in blocks if b.strip()]
     multiline = any("\n" in b.strip() for _, b in blocks) and re.search(r"\n[ \t]*\n", text)
     out: list[Paragraph] = []
@@ -199,7 +204,9 @@ def read_document(path: Path, max_bytes: int = 20_000_000) -> Document:
     """Read one file into a Document, or raise BadInputError saying why it can't be used."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise BadInputError(f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit (QA_MAX_FILE_BYTES); split the file")
+        raise BadInputError(
+            f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit (QA_MAX_FILE_BYTES); split the file"
+        )
     data = path.read_bytes()
     return parse_document(data, path)
 

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
-from qa import abstain, answer_types, followup, lexicon
-from qa.chunking import YEAR
+from qa.answering import abstain
+from qa.answering import kinds as answer_types
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.store import Index
+from qa.indexing import synonyms as lexicon
+from qa.indexing.chunking import YEAR
+from qa.indexing.store import Index
+from qa.search import followup
 from qa.types import Hit
 
 # Questions that ask for an enumeration; only then is a list's intro expanded into its items.
-_LIST_CUE = re.compile(r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举|清单|分别|干啥|干什么|做什么|要做"
-                       r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b", re.I)
-# Expected answer types (qa/answer_types.py): a 'when' question prefers paragraphs that state a
+_LIST_CUE = re.compile(
+    r"哪些|哪几|有什么|都有|包括|包含|几项|几个方面|几方面|任务是什么|列举|清单|分别|干啥|干什么|做什么|要做"
+    r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b",
+    re.I,
+)
+# Expected answer types (qa/answering/kinds.py): a 'when' question prefers paragraphs that state a
 # day, a 'who' question ones that name an office-holder. The bonus is in fused z-score units (a
 # strong BM25 match adds ~4-8), so it only breaks near-ties: 0, 0.5, 1 and 2 scored the same on
 # dev; 1.0 moved "When was the conference held?" from paragraph 7 to 2.
@@ -66,8 +72,17 @@ def ordinal_hint(query: str) -> str:
     return " ".join(hints)
 
 
-_RELATIVE = {"今年": 0, "本年": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1,
-             "this year": 0, "last year": -1, "next year": 1}
+_RELATIVE = {
+    "今年": 0,
+    "本年": 0,
+    "去年": -1,
+    "上一年": -1,
+    "前年": -2,
+    "明年": 1,
+    "this year": 0,
+    "last year": -1,
+    "next year": 1,
+}
 _RELATIVE_RE = re.compile("|".join(_RELATIVE), re.I)
 
 
@@ -90,12 +105,17 @@ def relative_years(query: str, year: int | None) -> str:
     """'去年' -> '2022年' when the documents speak from 2023; users ask in their own time frame."""
     if year is None:
         return query
+
     def sub(m: re.Match) -> str:
         y = year + _RELATIVE[m.group().lower()]
         if m.group()[0] <= "\u3000":
             return f"in {y}"  # keep English questions English
         # "VOCs今年" -> "VOCs 2023年", not one token "vocs2023"
-        return f" {y}年" if m.start() and m.string[m.start() - 1].isascii() and m.string[m.start() - 1].isalnum() else f"{y}年"
+        return (
+            f" {y}年"
+            if m.start() and m.string[m.start() - 1].isascii() and m.string[m.start() - 1].isalnum()
+            else f"{y}年"
+        )
 
     return _RELATIVE_RE.sub(sub, query)
 
@@ -111,8 +131,11 @@ class Retriever:
         self.index, self.embedder, self.settings = index, embedder, settings
         self.reference_year = reference_year(index)
         # Paragraphs that can answer each answer type, found once per index.
-        self._typed = {kind.name: {k for k, t in index.paragraphs.items() if kind.stated.search(t)}
-                       for kind in answer_types.KINDS if kind.name in answer_types.BONUS_KINDS}
+        self._typed = {
+            kind.name: {k for k, t in index.paragraphs.items() if kind.stated.search(t)}
+            for kind in answer_types.KINDS
+            if kind.name in answer_types.BONUS_KINDS
+        }
 
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index

@@ -42,15 +42,15 @@ from pathlib import Path
 import jieba
 import numpy as np
 
-from qa import answer_types
-from qa.answer_types import DIGITS, MEASURE_WORDS, NUMBER
-from qa.chunking import YEAR
-from qa.lexical import tokens
-from qa.lexicon import GLOSSARY, _glossary, normalize
+from qa.answering import kinds as answer_types
+from qa.answering.kinds import DIGITS, MEASURE_WORDS, NUMBER
+from qa.indexing.chunking import YEAR
+from qa.indexing.lexical import tokens
+from qa.indexing.synonyms import GLOSSARY, _glossary, normalize
 
 jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO; the CLI output stays clean
 
-CALIBRATION = Path(__file__).with_name("data") / "abstention.json"
+CALIBRATION = Path(__file__).parents[1] / "data" / "abstention.json"
 ZH_FEATURES = ("missing", "number_missing", "value_missing", "sentence_top")
 EN_FEATURES = ("dense_top", "sentence_top", "missing", "value_missing")
 # Paragraphs a content word may be found in: top-1 alone missed words of answers ranked 2nd or
@@ -140,13 +140,16 @@ def _found(word: str, text: str, toks: set) -> bool:
 
 def missing_words(words: list[str], top: list, texts: dict, toks: dict, corpus: str) -> list[str]:
     """Content words found in none of the `top` paragraphs; numbers only count if the corpus never has them."""
-    return [w for w in words if (w not in corpus if w.isdigit() else not any(_found(w, texts[k], toks[k]) for k in top))]
+    return [
+        w for w in words if (w not in corpus if w.isdigit() else not any(_found(w, texts[k], toks[k]) for k in top))
+    ]
 
 
 # "How many X": 多少/几, an optional measure word, then what is counted (not 第几, an ordinal,
 # not 哪几, which ones, and not 几年/几月, a time). A passage answers it with a number before that measure word or noun.
 _HOW_MANY = re.compile(
-    rf"(?<![第哪这那])(?:多少|几)(?![年月天日号时])(千伏|周年|[{MEASURE_WORDS}人轮吨万亿])?([\u4e00-\u9fff]{{0,2}})")
+    rf"(?<![第哪这那])(?:多少|几)(?![年月天日号时])(千伏|周年|[{MEASURE_WORDS}人轮吨万亿])?([\u4e00-\u9fff]{{0,2}})"
+)
 # "X 是多少" / "X 下降了多少": the counted thing comes before the question word.
 _HOW_MUCH_AFTER = re.compile(r"([\u4e00-\u9fff]{2})(?:了|是|有|为|共|一共|具体|大约|总共)*(?:多少|几)(?:[？?。!！]|$)")
 # How far apart a number and the thing it counts may be (2.1亿吨粗钢: 亿吨 between).
@@ -207,8 +210,9 @@ def counted_only(query: str, top_texts: list[str]) -> bool:
     return bool(seen) and all(re.search(_COUNTED, before[-12:]) for before in seen)
 
 
-def value_missing(query: str, top_texts: list[str], top_years: list[set] | None = None,
-                  anchored: list[str] | None = None) -> float:
+def value_missing(
+    query: str, top_texts: list[str], top_years: list[set] | None = None, anchored: list[str] | None = None
+) -> float:
     """1.0 when the question asks for a value (how many, a share, money, an age, a day, the members
     of a counted set) none of `top_texts` states. A count must come from a passage about the
     question's year (the 2022 figure does not answer "how many in 2023"); a value of a kind (a
@@ -253,8 +257,13 @@ def signals(index, query, qv, dense, lexical, hits) -> dict:
     if not english:
         words = content_words(query)
         anchored = [texts[k] for k in _anchored(words, top, texts, toks)]
-    out = {"english": float(english), "missing": 0.0, "focus_missing": 0.0, "number_missing": 0.0,
-           "value_missing": value_missing(query, [texts[k] for k in top], [years[k] for k in top], anchored)}
+    out = {
+        "english": float(english),
+        "missing": 0.0,
+        "focus_missing": 0.0,
+        "number_missing": 0.0,
+        "value_missing": value_missing(query, [texts[k] for k in top], [years[k] for k in top], anchored),
+    }
     if english:
         out["missing"] = english_missing(query)
     else:
@@ -292,8 +301,10 @@ def confidence(signals: dict, path: Path = CALIBRATION) -> float:
     """Probability-like score in [0, 1] that the top passages answer the question."""
     m = _model(str(path))
     if m.get("features") != feature_names():
-        raise RuntimeError(f"{path} was fitted for features {m.get('features')}, the code computes {feature_names()}; "
-                           "refit it with: python bench/calibrate.py")
+        raise RuntimeError(
+            f"{path} was fitted for features {m.get('features')}, the code computes {feature_names()}; "
+            "refit it with: python bench/calibrate.py"
+        )
     z = m["bias"] + sum(w * (x - mu) / sd for w, x, mu, sd in zip(m["weights"], features(signals), m["mean"], m["std"]))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 

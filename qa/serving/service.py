@@ -25,14 +25,14 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
-from qa import abstain
-from qa.answer import compose
+from qa.answering import abstain
+from qa.answering.compose import compose
 from qa.config import Settings
+from qa.documents import SUFFIXES, parse_document
 from qa.errors import BadInputError, IndexMissingError, QAError
-from qa.ingest import SUFFIXES, parse_document
 from qa.types import Answer
 
 Progress = Callable[[float, str], None]
@@ -67,21 +67,23 @@ class QAService:
         return state
 
     def _open(self):
-        from qa import lexicon, store
-        from qa.retrieval import Retriever
-
         from qa.errors import IndexCorruptError
+        from qa.indexing import store
+        from qa.indexing import synonyms as lexicon
+        from qa.search.retriever import Retriever
 
         # Check the index on disk first: a missing or damaged index should not cost a model load.
         index = store.load(self.settings.index_dir, model=self.embedder.name)
         if index.manifest.get("lexicon") != lexicon.version():
             raise IndexCorruptError(
                 f"{self.settings.index_dir}/ was built with another version of the variant lexicon "
-                f"(qa/data/zh_variants.tsv changed); rebuild with: qa build --index {self.settings.index_dir}")
+                f"(qa/data/zh_variants.tsv changed); rebuild with: qa build --index {self.settings.index_dir}"
+            )
         if index.vectors.d != self.embedder.dim:
             raise IndexCorruptError(
                 f"{self.settings.index_dir}/ holds {index.vectors.d}-dim vectors but the model gives "
-                f"{self.embedder.dim}; rebuild with: qa build --index {self.settings.index_dir}")
+                f"{self.embedder.dim}; rebuild with: qa build --index {self.settings.index_dir}"
+            )
         abstain.warm_up()
         return index, Retriever(index, self.embedder, self.settings)
 
@@ -93,13 +95,14 @@ class QAService:
         if len(q) > self.settings.max_question_chars:
             raise BadInputError(
                 f"the question is {len(q)} characters, over the {self.settings.max_question_chars} limit; "
-                "ask something shorter (问题太长，请缩短)")
+                "ask something shorter (问题太长，请缩短)"
+            )
         return q
 
     def retrieve(self, question: str, history: Sequence[str] = ()):
         """Ranked paragraphs and the decision, before an answer is written: (Retrieval, found).
 
-The confidence behind `found` is in `retrieval.signals["confidence"]`."""
+        The confidence behind `found` is in `retrieval.signals["confidence"]`."""
         q = self.check_question(question)
         _, retriever = self._current()
         r = retriever.search(q, [h for h in history if isinstance(h, str)])
@@ -112,7 +115,7 @@ The confidence behind `found` is in `retrieval.signals["confidence"]`."""
         r, found = self.retrieve(question, history)
         answer = self.compose(r, found)
         if found and self.settings.llm_url:
-            from qa.generate import rewrite
+            from qa.answering.generate import rewrite
 
             answer = rewrite(answer, self.settings)
         return answer
@@ -127,17 +130,39 @@ The confidence behind `found` is in `retrieval.signals["confidence"]`."""
         try:
             index, _ = self._current()
         except QAError as e:
-            return {"ok": False, "index": str(self.settings.index_dir), "documents": 0, "passages": 0,
-                    "model": self.settings.model, "built_at": None, "error": str(e)}
+            return {
+                "ok": False,
+                "index": str(self.settings.index_dir),
+                "documents": 0,
+                "passages": 0,
+                "model": self.settings.model,
+                "built_at": None,
+                "error": str(e),
+            }
         m = index.manifest
-        return {"ok": True, "index": str(self.settings.index_dir), "documents": m["counts"]["documents"],
-                "passages": m["counts"]["passages"], "model": m["model"], "built_at": m["built_at"], "error": None}
+        return {
+            "ok": True,
+            "index": str(self.settings.index_dir),
+            "documents": m["counts"]["documents"],
+            "passages": m["counts"]["passages"],
+            "model": m["model"],
+            "built_at": m["built_at"],
+            "error": None,
+        }
 
     def documents(self) -> list[dict]:
         index, _ = self._current()
-        return [{"name": d["name"], "title": d["title"], "paragraphs": d["paragraphs_count"],
-                 "passages": d["passages_count"], "encoding": d["encoding"], "indexed_at": d["indexed_at"]}
-                for d in index.documents]
+        return [
+            {
+                "name": d["name"],
+                "title": d["title"],
+                "paragraphs": d["paragraphs_count"],
+                "passages": d["passages_count"],
+                "encoding": d["encoding"],
+                "indexed_at": d["indexed_at"],
+            }
+            for d in index.documents
+        ]
 
     def ensure_index(self, progress: Progress | None = None) -> None:
         try:
@@ -147,8 +172,9 @@ The confidence behind `found` is in `retrieval.signals["confidence"]`."""
 
     def rebuild(self, progress: Progress | None = None, rollback: Sequence[Path] = ()) -> dict:
         """Build from data_dir into index_dir and swap it in; on failure delete `rollback` files and re-raise."""
-        from qa import indexer, store
-        from qa.retrieval import Retriever
+        from qa.indexing import builder as indexer
+        from qa.indexing import store
+        from qa.search.retriever import Retriever
 
         if not self._build_lock.acquire(blocking=False):
             raise BadInputError("a rebuild is already running; wait for it to finish")
@@ -172,7 +198,9 @@ The confidence behind `found` is in `retrieval.signals["confidence"]`."""
         if Path(safe).suffix.lower() not in SUFFIXES:
             raise BadInputError(f"{name}: unsupported file type; upload .txt or .md (只支持 .txt 和 .md 文件)")
         if len(data) > self.settings.max_file_bytes:
-            raise BadInputError(f"{name}: {len(data):,} bytes is over the {self.settings.max_file_bytes:,}-byte limit (文件太大)")
+            raise BadInputError(
+                f"{name}: {len(data):,} bytes is over the {self.settings.max_file_bytes:,}-byte limit (文件太大)"
+            )
         doc = parse_document(data, Path(safe))  # raises BadInputError for empty/binary/undecodable
         target = Path(self.settings.data_dir) / safe
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +213,7 @@ The confidence behind `found` is in `retrieval.signals["confidence"]`."""
         """Store pasted text as a UTF-8 .txt document named after its title."""
         if not (text or "").strip():
             raise BadInputError("the pasted text is empty; paste some text (粘贴的文本为空)")
-        name = _safe_name((title or "").strip() or "pasted") 
+        name = _safe_name((title or "").strip() or "pasted")
         if Path(name).suffix.lower() not in SUFFIXES:
             name += ".txt"
         return self.save_upload(name, text.encode("utf-8"))

@@ -26,7 +26,7 @@ QA_MODEL, QA_CACHE_DIR, QA_TOP_K, QA_CHUNK_CHARS, QA_HOST, QA_PORT, QA_LLM_URL, 
 see README.md.
 
 exit codes: 0 ok, 1 other error, 2 bad input, 3 index missing, 4 index corrupt or
-mismatched, 5 model unavailable, 130 interrupted.
+mismatched, 5 model unavailable, 6 another build of the index is running, 130 interrupted.
 """
 
 
@@ -64,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--chunk-chars", type=int, metavar="N", help="max characters per embedded chunk (default 200)")
     b.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    b.add_argument(
+        "--full",
+        action="store_true",
+        help="embed every paragraph again (default: reuse the vectors of paragraphs the index already holds)",
+    )
+    b.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for another build of the same index (default $QA_BUILD_WAIT or 600; 0 refuses)",
+    )
 
     a = add("ask", "answer one question with cited sentences", 'example: qa ask --json "谁作了工作报告？"')
     a.add_argument("question", help="the question (Chinese or English)")
@@ -120,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
             data_dir=getattr(args, "data", None),
+            build_wait=getattr(args, "wait", None),
         )
         return COMMANDS[args.command](args, settings)
     except QAError as e:
@@ -135,22 +147,27 @@ def cmd_build(args, settings) -> int:
     from qa.indexing import builder as indexer
 
     paths = args.paths or [settings.data_dir]
-    docs = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
-    embedder = SentenceTransformerEmbedder(settings.model, settings.cache_dir)
     t0 = time.perf_counter()
-    with _ProgressBar("building") as bar:
-        index = indexer.build_documents(docs, settings, embedder, bar.update)
+    # The lock first: a build that waited for another one reads the files as they are after it.
+    with indexer.lock(settings, lambda _, msg: print(f"qa: {msg}", file=sys.stderr, flush=True)):
+        docs = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
+        embedder = SentenceTransformerEmbedder(settings.model, settings.cache_dir)  # loads only if needed
+        with _ProgressBar("building") as bar:
+            index = indexer.build_documents(docs, settings, embedder, bar.update, reuse=not args.full)
     m = index.manifest
     if args.json:
         print(json.dumps(m, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
         print(f"  {d.name}: {len(d.paragraphs)} paragraphs, {d.encoding}, 《{d.title}》", file=sys.stderr)
-    c = m["counts"]
+    for dup in m["duplicates"]:
+        print(f"  {dup['name']}: same text as {dup['same_as']}, indexed once", file=sys.stderr)
+    c, r = m["counts"], m["reused"]
     print(
         f"indexed {c['documents']} document(s), {c['paragraphs']} paragraphs, {c['passages']} passages, "
         f"{c['sentences']} sentences into {settings.index_dir}/ in {time.perf_counter() - t0:.1f}s "
-        f"(model {m['model']}, dim {m['dim']})"
+        f"(model {m['model']}, dim {m['dim']}; {r['embedded']} paragraphs embedded, {r['paragraphs']} reused; "
+        f"version {index.version})"
     )
     return 0
 

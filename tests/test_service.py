@@ -6,7 +6,7 @@ import threading
 import pytest
 from conftest import tree_hashes
 
-from qa.errors import BadInputError
+from qa.errors import BadInputError, IndexBusyError
 from qa.serving.service import QAService
 from tests.fakes import FakeEmbedder
 
@@ -53,7 +53,7 @@ def test_answers_come_from_the_old_index_until_the_new_one_is_swapped_in(fake_bu
     embedder.started.clear()
     answer = service.ask("全国完成了多少座尾矿库环境风险排查？")  # mid-rebuild
     assert answer.citations and _docs(service) == before
-    with pytest.raises(BadInputError, match="already running"):
+    with pytest.raises(IndexBusyError, match="already running"):
         service.rebuild()
     embedder.release.set()
     worker.join(10)

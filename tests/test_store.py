@@ -1,19 +1,16 @@
-"""The index on disk: round trip, manifest checks with actionable messages, atomic swap, sweeping leftovers."""
+"""The index on disk: round trip, manifest checks with actionable messages, versions, publication, leftovers."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from qa.errors import BadInputError, IndexCorruptError, IndexMissingError
 from qa.indexing import builder as indexer
-from qa.indexing import store
+from qa.indexing import store, versions
 from qa.indexing.lexical import BM25
 from tests.conftest import REPORT, tree_hashes
 from tests.fakes import FakeEmbedder
@@ -52,7 +49,7 @@ def test_round_trip_same_passages_vectors_manifest(fake_build):
 
 def test_manifest_records_what_the_issue_asks(fake_build):
     settings, built, emb = fake_build(chunk_chars=120, chunk_overlap=0)
-    m = json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    m = json.loads((store.current_dir(settings.index_dir) / "manifest.json").read_text(encoding="utf-8"))
     assert m["format_version"] == store.FORMAT_VERSION
     assert (m["model"], m["dim"]) == (emb.name, emb.dim)
     assert (m["chunking"]["chunk_chars"], m["chunking"]["chunk_overlap"]) == (120, 0)
@@ -102,7 +99,7 @@ def test_wrong_dim_is_refused(fake_build):
 @pytest.mark.parametrize("name", store.FILES)
 def test_missing_file_is_named(fake_build, name):
     settings, _, _ = fake_build()
-    (settings.index_dir / name).unlink()
+    (store.current_dir(settings.index_dir) / name).unlink()
     with pytest.raises(IndexCorruptError) as e:
         store.load(settings.index_dir)
     assert name in str(e.value) and "missing" in str(e.value) and "qa build" in str(e.value)
@@ -111,7 +108,7 @@ def test_missing_file_is_named(fake_build, name):
 @pytest.mark.parametrize("name", ["passages.jsonl", "vectors.faiss", "sentences.npy"])
 def test_tampered_file_fails_the_hash_check(fake_build, name):
     settings, _, _ = fake_build()
-    p = settings.index_dir / name
+    p = store.current_dir(settings.index_dir) / name
     data = bytearray(p.read_bytes())
     data[len(data) // 2] ^= 0x01
     p.write_bytes(bytes(data))
@@ -122,7 +119,7 @@ def test_tampered_file_fails_the_hash_check(fake_build, name):
 
 def test_wrong_format_version(fake_build):
     settings, _, _ = fake_build()
-    mp = settings.index_dir / "manifest.json"
+    mp = store.current_dir(settings.index_dir) / "manifest.json"
     m = json.loads(mp.read_text(encoding="utf-8"))
     m["format_version"] = store.FORMAT_VERSION + 1
     mp.write_text(json.dumps(m), encoding="utf-8")
@@ -133,7 +130,7 @@ def test_wrong_format_version(fake_build):
 
 def test_garbage_manifest(fake_build):
     settings, _, _ = fake_build()
-    (settings.index_dir / "manifest.json").write_bytes(b"\x00not json{")
+    (store.current_dir(settings.index_dir) / "manifest.json").write_bytes(b"\x00not json{")
     with pytest.raises(IndexCorruptError, match="manifest.json is unreadable"):
         store.load(settings.index_dir)
 
@@ -141,14 +138,14 @@ def test_garbage_manifest(fake_build):
 @pytest.mark.parametrize("content", ["[]", "null", "42"])
 def test_manifest_that_is_not_an_object(fake_build, content):
     settings, _, _ = fake_build()
-    (settings.index_dir / "manifest.json").write_text(content, encoding="utf-8")
+    (store.current_dir(settings.index_dir) / "manifest.json").write_text(content, encoding="utf-8")
     with pytest.raises(IndexCorruptError):
         store.load(settings.index_dir)
 
 
 def test_counts_disagreeing_with_files(fake_build):
     settings, _, _ = fake_build()
-    mp = settings.index_dir / "manifest.json"
+    mp = store.current_dir(settings.index_dir) / "manifest.json"
     m = json.loads(mp.read_text(encoding="utf-8"))
     m["counts"]["passages"] += 1
     mp.write_text(json.dumps(m), encoding="utf-8")
@@ -156,19 +153,32 @@ def test_counts_disagreeing_with_files(fake_build):
         store.load(settings.index_dir)
 
 
-# ------------------------------------------------------------------------------ atomic swap
+# ------------------------------------------------------------------------------ versions and publication
 
 
-def test_rebuild_replaces_the_index(fake_build, tmp_path):
+def _leftovers(folder):
+    """Anything in the index folder besides the pointer and the versions it keeps."""
+    root = folder / versions.VERSIONS
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(".")) + sorted(
+        p.name for p in folder.iterdir() if p.name.startswith(f"{versions.POINTER}.tmp")
+    )
+
+
+def test_rebuild_replaces_the_index_and_keeps_only_current_and_previous(fake_build, tmp_path):
     settings, first, _ = fake_build()
     other = tmp_path / "other"
     other.mkdir()
     (other / "b.txt").write_text("另一份文件的第一段。\n第二段。", encoding="utf-8")
-    settings2, second, _ = fake_build([other])
-    assert settings2.index_dir == settings.index_dir
+    _, second, _ = fake_build([other])
     loaded = store.load(settings.index_dir)
     assert [d["name"] for d in loaded.documents] == ["b.txt"]
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".index.")] == []  # no temp/old folders left
+    assert loaded.version == second.version != first.version
+    assert loaded.manifest["parent"] == first.version
+    _, third, _ = fake_build()
+    kept = sorted(p.name for p in (settings.index_dir / versions.VERSIONS).iterdir())
+    assert kept == sorted([second.version, third.version])  # the one before the current stays for readers
+    assert versions.current_version(settings.index_dir) == third.version
+    assert _leftovers(settings.index_dir) == []
 
 
 def test_build_failing_midway_leaves_previous_index_byte_identical(fake_build):
@@ -176,11 +186,11 @@ def test_build_failing_midway_leaves_previous_index_byte_identical(fake_build):
     before = tree_hashes(settings.index_dir)
     failing = FailingEmbedder(ok_batches=1)
     with pytest.raises(RuntimeError, match="batch 2"):
-        indexer.build([REPORT], settings, failing)
+        indexer.build([REPORT], settings, failing, reuse=False)
     assert len(failing.calls) == 1
     assert tree_hashes(settings.index_dir) == before
     assert store.load(settings.index_dir, model=emb.name).passages
-    assert [p for p in settings.index_dir.parent.iterdir() if p.name.startswith(".index.")] == []
+    assert _leftovers(settings.index_dir) == []
 
 
 def test_build_with_a_bad_file_leaves_previous_index_byte_identical(fake_build, tmp_path):
@@ -210,7 +220,7 @@ def test_failure_while_writing_leaves_previous_index_and_no_temp(fake_build, mon
     with pytest.raises(OSError, match="disk full"):
         indexer.build([REPORT], settings, FakeEmbedder())
     assert tree_hashes(settings.index_dir) == before
-    assert [p.name for p in settings.index_dir.parent.iterdir() if p.name.startswith(".index.")] == []
+    assert _leftovers(settings.index_dir) == []
     store.load(settings.index_dir, model=emb.name)
 
 
@@ -220,24 +230,53 @@ def test_refuses_to_replace_a_folder_that_is_not_an_index(fake_build, tmp_path):
     (target / "precious.txt").write_text("不要删除", encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="not an index"):
         fake_build()
-    assert (target / "precious.txt").read_text(encoding="utf-8") == "不要删除"
+    assert sorted(p.name for p in target.iterdir()) == ["precious.txt"]
 
 
-def _dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
-
-
-def test_leftovers_of_a_dead_process_are_swept(fake_build, tmp_path):
-    dead = _dead_pid()
-    stale_tmp = tmp_path / f".index.tmp-{dead}-123"
-    stale_old = tmp_path / f".index.old-{dead}-456"
-    live = tmp_path / f".index.tmp-{os.getppid()}-789"  # our parent is alive: its build may be running
-    unrelated = tmp_path / ".other.tmp-1-1"
-    for d in (stale_tmp, stale_old, live, unrelated):
+def test_leftovers_of_interrupted_builds_are_removed_by_the_next_build(fake_build):
+    settings, first, _ = fake_build()
+    root = settings.index_dir / versions.VERSIONS
+    stale_stage = root / ".tmp-20000101T000000000000Z-dead00"
+    stale_version = root / "20000101T000000000000Z-0ld000"  # published by nobody: never current
+    for d in (stale_stage, stale_version):
         d.mkdir()
         (d / "vectors.faiss").write_bytes(b"partial")
+    (settings.index_dir / f"{versions.POINTER}.tmp-99999").write_text("x", encoding="utf-8")
+    _, second, _ = fake_build()
+    assert sorted(p.name for p in root.iterdir()) == sorted([first.version, second.version])
+    assert _leftovers(settings.index_dir) == []
+
+
+def test_a_format_1_index_is_named_and_replaced_by_the_next_build(fake_build):
+    settings, _, emb = fake_build()
+    folder = settings.index_dir
+    vdir = store.current_dir(folder)
+    for p in vdir.iterdir():  # the old flat layout: the files directly in the index folder
+        shutil.copy(p, folder / p.name)
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    (folder / "manifest.json").write_text(json.dumps(dict(m, format_version=1)), encoding="utf-8")
+    shutil.rmtree(folder / versions.VERSIONS)
+    (folder / versions.POINTER).unlink()
+    with pytest.raises(IndexCorruptError, match="format 1.*qa build --index"):
+        store.load(folder)
     fake_build()
-    assert not stale_tmp.exists() and not stale_old.exists()
-    assert live.exists() and unrelated.exists()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("build.lock")) == [
+        versions.POINTER,
+        versions.VERSIONS,
+    ]
+    store.load(folder, model=emb.name)
+
+
+def test_a_pointer_to_a_missing_version_is_named(fake_build):
+    settings, built, _ = fake_build()
+    shutil.rmtree(store.current_dir(settings.index_dir))
+    with pytest.raises(IndexCorruptError, match=f"{built.version}.*missing.*qa build"):
+        store.load(settings.index_dir)
+
+
+@pytest.mark.parametrize("content", [b"", b"../../etc\n", b"\xff\xfe"])
+def test_a_garbled_pointer_is_named(fake_build, content):
+    settings, _, _ = fake_build()
+    (settings.index_dir / versions.POINTER).write_bytes(content)
+    with pytest.raises(IndexCorruptError, match="CURRENT.*qa build"):
+        store.load(settings.index_dir)

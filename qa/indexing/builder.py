@@ -1,9 +1,19 @@
-"""`qa build`: files -> documents -> passages -> vectors + BM25 -> an index folder, swapped in atomically."""
+"""`qa build`: files -> documents -> passages -> vectors + BM25 -> a new version of the index folder.
+
+Builds are incremental: every indexed paragraph has a content key (a hash of exactly what is
+embedded for its passages and sentences), and a paragraph whose key the current version
+already holds takes its vectors from there; only new or changed paragraphs are embedded.
+Documents with the same text under two names are indexed once. One build at a time per index
+folder (a file lock, across processes); see versions.py for how a version is published.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,8 +22,8 @@ import numpy as np
 from qa.config import Settings
 from qa.documents import discover, read_document
 from qa.embedding import Embedder
-from qa.errors import BadInputError
-from qa.indexing import store
+from qa.errors import BadInputError, QAError
+from qa.indexing import store, versions
 from qa.indexing import synonyms as lexicon
 from qa.indexing.chunking import context_text, passages_of, split_sentences
 from qa.indexing.lexical import BM25
@@ -21,6 +31,36 @@ from qa.types import Document, Passage
 
 Progress = Callable[[float, str], None]
 BATCH = 32
+# Part of every paragraph key: change it when the way vectors are computed changes (not the model,
+# which the manifest checks), so the next build re-embeds instead of mixing two kinds of vectors.
+EMBEDDING_METHOD = "passages and sentences embedded separately, v1"
+
+
+@dataclass
+class Unit:
+    """One indexed paragraph: what is embedded for its passages and its sentences, and its content key."""
+
+    passage_texts: list[str]
+    sentence_texts: list[str]
+    key: str = ""
+    passage_vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+
+    def __post_init__(self):
+        blob = json.dumps([EMBEDDING_METHOD, self.passage_texts, self.sentence_texts], ensure_ascii=False)
+        self.key = hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass
+class Plan:
+    """What a build will index: unique documents, their passages, sentences and paragraph units."""
+
+    docs: list[Document]
+    duplicates: list[dict] = field(default_factory=list)  # {"name", "same_as"}
+    passages: list[Passage] = field(default_factory=list)
+    lexical_texts: list[str] = field(default_factory=list)
+    sentences: list[tuple[str, int, int, int]] = field(default_factory=list)
+    units: dict[tuple[str, int], Unit] = field(default_factory=dict)  # (doc, paragraph) -> unit
 
 
 def load_documents(paths: Iterable[str | Path], settings: Settings) -> list[Document]:
@@ -29,56 +69,163 @@ def load_documents(paths: Iterable[str | Path], settings: Settings) -> list[Docu
     return [read_document(f, settings.max_file_bytes) for f in files]
 
 
-def build(
-    paths: Iterable[str | Path], settings: Settings, embedder: Embedder, progress: Progress | None = None
-) -> store.Index:
-    """Build an index of `paths` into settings.index_dir; the previous index stays until the new one is complete."""
-    if progress:
-        progress(0.0, "reading documents")
-    return build_documents(load_documents(paths, settings), settings, embedder, progress)
-
-
-def build_documents(
-    docs: list[Document], settings: Settings, embedder: Embedder, progress: Progress | None = None
-) -> store.Index:
-    """Index documents already read (see `build`)."""
-    t0 = time.perf_counter()
+def lock(settings: Settings, progress: Progress | None = None):
+    """The index folder's build lock: wait up to settings.build_wait seconds for another build."""
     say = progress or (lambda f, m: None)
-    passages: list[Passage] = []
-    texts: list[str] = []  # embedded
-    lexical_texts: list[str] = []  # BM25-indexed
+    return versions.build_lock(settings.index_dir, wait=settings.build_wait, on_wait=lambda msg: say(0.0, msg))
+
+
+def build(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    reuse: bool = True,
+) -> store.Index:
+    """Build an index of `paths` into settings.index_dir; the previous version serves until the new one is published.
+
+    The lock is taken before the files are read, so a build that waited for another one
+    indexes the files as they are after it."""
+    with lock(settings, progress):
+        if progress:
+            progress(0.0, "reading documents")
+        return build_documents(load_documents(paths, settings), settings, embedder, progress, reuse)
+
+
+def plan(docs: list[Document], settings: Settings) -> Plan:
+    """Chunk every document (once per distinct text) and key every paragraph by what is embedded for it."""
+    out = Plan(docs=[])
+    seen: dict[str, str] = {}
     for doc in docs:
+        text_key = hashlib.sha256(
+            "\n".join(p.text for p in doc.paragraphs).encode("utf-8", "surrogatepass")
+        ).hexdigest()
+        if text_key in seen:
+            out.duplicates.append({"name": doc.name, "same_as": seen[text_key]})
+            continue
+        seen[text_key] = doc.name
+        out.docs.append(doc)
         by_number = {p.number: p.text for p in doc.paragraphs}
-        for p in passages_of(doc, settings.chunk_chars, settings.chunk_overlap, first_id=len(passages)):
-            passages.append(p)
-            texts.append(lexicon.normalize(context_text(p, by_number)))
-            lexical_texts.append(context_text(p, by_number, title=False))
-    if not passages:
-        raise BadInputError("nothing to index: the documents have no text")
-    sentences, sentence_texts = [], []
-    for doc in docs:
+        passage_texts: dict[int, list[str]] = {}
+        for p in passages_of(doc, settings.chunk_chars, settings.chunk_overlap, first_id=len(out.passages)):
+            out.passages.append(p)
+            passage_texts.setdefault(p.paragraph, []).append(lexicon.normalize(context_text(p, by_number)))
+            out.lexical_texts.append(context_text(p, by_number, title=False))
         for para in doc.paragraphs:
             if para.boilerplate:
                 continue
+            sentence_texts = []
             for s, e in split_sentences(para.text):
-                sentences.append((doc.name, para.number, s, e))
+                out.sentences.append((doc.name, para.number, s, e))
                 sentence_texts.append(lexicon.normalize(para.text[s:e]))
-    todo = texts + sentence_texts
+            out.units[(doc.name, para.number)] = Unit(passage_texts.get(para.number, []), sentence_texts)
+    if not out.passages:
+        raise BadInputError("nothing to index: the documents have no text")
+    return out
+
+
+def previous_vectors(settings: Settings, model: str) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], str | None]:
+    """Vectors of every paragraph in the current version, by content key, and that version's id.
+
+    Nothing is reused from a missing or damaged index, or one built with another model."""
+    try:
+        old = store.load(settings.index_dir, model=model)
+    except QAError:
+        return {}, None
+    matrix = old.passage_matrix()
+    rows: dict[tuple[str, int], list[int]] = {}
+    for p in old.passages:
+        rows.setdefault((p.doc, p.paragraph), []).append(p.id)
+    sentence_rows = old.sentence_rows
+    out = {}
+    for d in old.documents:
+        for number, key in enumerate(d.get("paragraph_keys") or (), 1):
+            if key and key not in out:
+                out[key] = (
+                    matrix[rows.get((d["name"], number), [])],
+                    old.sentence_vectors[sentence_rows.get((d["name"], number), [])],
+                )
+    return out, old.version
+
+
+def _current(settings: Settings) -> str | None:
+    try:
+        return versions.current_version(settings.index_dir)
+    except QAError:
+        return None
+
+
+def embed_units(embedder: Embedder, units: list[Unit], progress: Progress) -> None:
+    """Fill in the passage and sentence vectors of `units` (the paragraphs no version holds yet)."""
+    texts = [t for u in units for t in (*u.passage_texts, *u.sentence_texts)]
     chunks = []
-    for i in range(0, len(todo), BATCH):
-        chunks.append(embedder.embed_batch(todo[i : i + BATCH], "passage"))
-        done = min(i + BATCH, len(todo))
-        say(0.02 + 0.93 * done / len(todo), f"embedding {done}/{len(todo)} passages and sentences")
-    all_vectors = np.vstack(chunks).astype(np.float32)
-    vectors, sentence_vectors = all_vectors[: len(texts)], all_vectors[len(texts) :]
-    say(0.96, "building the lexical index")
-    lexical = BM25.build(lexical_texts)  # tokens() normalizes
+    for i in range(0, len(texts), BATCH):
+        chunks.append(embedder.embed_batch(texts[i : i + BATCH], "passage"))
+        done = min(i + BATCH, len(texts))
+        progress(0.02 + 0.93 * done / len(texts), f"embedding {done}/{len(texts)} passages and sentences")
+    vectors = np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, 0), np.float32)
+    row = 0
+    for u in units:
+        n, m = len(u.passage_texts), len(u.sentence_texts)
+        u.passage_vectors, u.sentence_vectors = vectors[row : row + n], vectors[row + n : row + n + m]
+        row += n + m
+
+
+def build_documents(
+    docs: list[Document],
+    settings: Settings,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    reuse: bool = True,
+) -> store.Index:
+    """Index documents already read (see `build`); reuse the current version's vectors unless `reuse` is False."""
+    t0 = time.perf_counter()
+    say = progress or (lambda f, m: None)
+    with lock(settings, progress):
+        work = plan(docs, settings)
+        known, parent = previous_vectors(settings, embedder.name) if reuse else ({}, _current(settings))
+        todo: dict[str, Unit] = {}
+        for unit in work.units.values():
+            if unit.key in known:
+                unit.passage_vectors, unit.sentence_vectors = known[unit.key]
+            else:
+                todo.setdefault(unit.key, unit)
+        say(0.02, f"{len(work.units) - len(todo)} paragraphs unchanged, {len(todo)} to embed")
+        embed_units(embedder, list(todo.values()), say)
+        for unit in work.units.values():
+            if unit.passage_vectors is None:  # the same paragraph twice in one build: embedded once
+                unit.passage_vectors, unit.sentence_vectors = (
+                    todo[unit.key].passage_vectors,
+                    todo[unit.key].sentence_vectors,
+                )
+        index = _assemble(work, embedder, settings, parent, reused=len(work.units) - len(todo), t0=t0)
+        say(0.98, "writing the index")
+        store.save(index, settings.index_dir)
+        say(1.0, "done")
+        return index
+
+
+def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
+
+
+def _assemble(work: Plan, embedder: Embedder, settings: Settings, parent, reused: int, t0: float) -> store.Index:
+    """Vectors in passage / sentence order, BM25, the document records and the manifest."""
+    units = list(work.units.values())  # in document and paragraph order, like the passages and sentences
+    dim = next(u.passage_vectors.shape[1] for u in units if u.passage_vectors is not None and len(u.passage_vectors))
+    vectors = _stack([u.passage_vectors for u in units], dim)
+    sentence_vectors = _stack([u.sentence_vectors for u in units], dim)
+    if len(vectors) != len(work.passages) or len(sentence_vectors) != len(work.sentences):
+        raise AssertionError("passage/sentence vectors out of step with the passages")  # a bug, never user input
+    lexical = BM25.build(work.lexical_texts)  # tokens() normalizes
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
-    documents = [_document_record(d, passages, built_at) for d in docs]
+    documents = [_document_record(d, work, built_at) for d in work.docs]
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "model": embedder.name,
-        "dim": int(vectors.shape[1]),
+        "dim": int(dim),
+        "store": {"kind": "faiss", "index": "IndexFlatIP", "metric": "inner product over L2-normalized vectors"},
         "chunking": {
             "chunk_chars": settings.chunk_chars,
             "chunk_overlap": settings.chunk_overlap,
@@ -89,23 +236,24 @@ def build_documents(
             {k: d[k] for k in ("name", "title", "sha256", "encoding", "paragraphs_count", "passages_count")}
             for d in documents
         ],
+        "duplicates": work.duplicates,
         "counts": {
-            "documents": len(docs),
-            "paragraphs": sum(len(d.paragraphs) for d in docs),
-            "passages": len(passages),
+            "documents": len(work.docs),
+            "paragraphs": sum(len(d.paragraphs) for d in work.docs),
+            "passages": len(work.passages),
+            "sentences": len(work.sentences),
         },
+        "parent": parent,
+        "reused": {"paragraphs": reused, "embedded": len(work.units) - reused},
         "built_at": built_at,
         "build_seconds": round(time.perf_counter() - t0, 2),
     }
-    manifest["counts"]["sentences"] = len(sentences)
-    index = store.Index(manifest, store.make_faiss(vectors), passages, documents, lexical, sentences, sentence_vectors)
-    say(0.98, "writing the index")
-    store.save(index, settings.index_dir)
-    say(1.0, "done")
-    return index
+    return store.Index(
+        manifest, store.make_faiss(vectors), work.passages, documents, lexical, work.sentences, sentence_vectors
+    )
 
 
-def _document_record(doc: Document, passages: list[Passage], built_at: str) -> dict:
+def _document_record(doc: Document, work: Plan, built_at: str) -> dict:
     return {
         "name": doc.name,
         "title": doc.title,
@@ -113,7 +261,11 @@ def _document_record(doc: Document, passages: list[Passage], built_at: str) -> d
         "sha256": doc.sha256,
         "encoding": doc.encoding,
         "paragraphs": [p.text for p in doc.paragraphs],
+        "paragraph_keys": [
+            work.units[(doc.name, p.number)].key if (doc.name, p.number) in work.units else None for p in doc.paragraphs
+        ],
+        "aliases": [d["name"] for d in work.duplicates if d["same_as"] == doc.name],
         "paragraphs_count": len(doc.paragraphs),
-        "passages_count": sum(1 for p in passages if p.doc == doc.name),
+        "passages_count": sum(1 for p in work.passages if p.doc == doc.name),
         "indexed_at": built_at,
     }

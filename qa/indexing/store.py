@@ -1,6 +1,7 @@
-"""The index on disk: FAISS vectors + passages + documents + BM25 + manifest.json, saved atomically.
+"""One version of the index on disk: FAISS vectors + passages + documents + BM25 + manifest.json.
 
-Layout of an index folder (see docs/index-format.md):
+Where versions live and how one becomes current atomically: versions.py. Files of a version
+(see docs/index-format.md):
     manifest.json    format version, model, dim, chunking, lexicon, per-document hashes, counts, file hashes
     vectors.faiss    IndexFlatIP over L2-normalized passage vectors (row i == passage id i)
     passages.jsonl   one Passage per line
@@ -15,21 +16,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from qa.errors import IndexCorruptError, IndexMissingError
+from qa.indexing import versions
 from qa.indexing.chunking import YEAR
 from qa.indexing.lexical import BM25
 from qa.types import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FILES = ("vectors.faiss", "passages.jsonl", "documents.json", "lexical.json", "sentences.jsonl", "sentences.npy")
 
 
@@ -44,6 +43,16 @@ class Index:
     lexical: BM25
     sentences: list[tuple[str, int, int, int]]  # (doc, paragraph, start, end)
     sentence_vectors: np.ndarray
+
+    @property
+    def version(self) -> str:
+        """The id of the version folder this index was saved as or loaded from ("" before saving)."""
+        return self.manifest.get("version", "")
+
+    def passage_matrix(self) -> np.ndarray:
+        """The passage vectors as one (passages, dim) array (for reuse by the next build)."""
+        n = self.vectors.ntotal
+        return self.vectors.reconstruct_n(0, n) if n else np.zeros((0, self.vectors.d), np.float32)
 
     @property
     def sentence_rows(self) -> dict[tuple[str, int], list[int]]:
@@ -109,81 +118,76 @@ def _sha(path: Path) -> str:
     return h.hexdigest()
 
 
-def save(index: Index, target: Path) -> None:
-    """Write into a temporary sibling folder, then swap it in with renames; the old index survives any failure."""
+def _write_files(index: Index, folder: Path) -> None:
     import faiss
 
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
-    tmp.mkdir()
-    try:
-        faiss.write_index(index.vectors, str(tmp / "vectors.faiss"))
-        with open(tmp / "passages.jsonl", "w", encoding="utf-8") as f:
-            for p in index.passages:
-                f.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
-        (tmp / "documents.json").write_text(json.dumps(index.documents, ensure_ascii=False), encoding="utf-8")
-        index.lexical.save(tmp / "lexical.json")
-        with open(tmp / "sentences.jsonl", "w", encoding="utf-8") as f:
-            for sent in index.sentences:
-                f.write(json.dumps(list(sent), ensure_ascii=False) + "\n")
-        np.save(tmp / "sentences.npy", index.sentence_vectors.astype(np.float32))
-        manifest = dict(index.manifest, files={name: _sha(tmp / name) for name in FILES})
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    faiss.write_index(index.vectors, str(folder / "vectors.faiss"))
+    versions.checkpoint("wrote vectors.faiss")
+    with open(folder / "passages.jsonl", "w", encoding="utf-8") as f:
+        for p in index.passages:
+            f.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
+    versions.checkpoint("wrote passages.jsonl")
+    (folder / "documents.json").write_text(json.dumps(index.documents, ensure_ascii=False), encoding="utf-8")
+    versions.checkpoint("wrote documents.json")
+    index.lexical.save(folder / "lexical.json")
+    versions.checkpoint("wrote lexical.json")
+    with open(folder / "sentences.jsonl", "w", encoding="utf-8") as f:
+        for sent in index.sentences:
+            f.write(json.dumps(list(sent), ensure_ascii=False) + "\n")
+    versions.checkpoint("wrote sentences.jsonl")
+    np.save(folder / "sentences.npy", index.sentence_vectors.astype(np.float32))
+    versions.checkpoint("wrote sentences.npy")
+
+
+def save(index: Index, folder: Path) -> str:
+    """Write `index` as a new immutable version of `folder` and make it current; return its id.
+
+    Holds the folder's build lock (re-entrant: the builder already holds it). Any failure or
+    crash before the pointer moves leaves the previous version current; see versions.py."""
+    folder = Path(folder)
+    with versions.build_lock(folder):
+        version = versions.new_version_id()
+        stage = versions.staging(folder, version)
+        try:
+            _write_files(index, stage)
+            manifest = dict(index.manifest, version=version, files={name: _sha(stage / name) for name in FILES})
+            (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+            versions.checkpoint("wrote manifest.json")
+            versions.seal(stage, [*FILES, "manifest.json"])
+            previous = versions.publish(folder, stage, version)
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
         index.manifest = manifest
-        _swap(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    _sweep(target)
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Replace `target` by `new`. Between the two renames a reader retries (see load)."""
-    old = target.parent / f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}"
-    if target.exists():
-        if not (target / "manifest.json").exists() and any(target.iterdir()):
-            raise IndexCorruptError(
-                f"{target} exists but is not an index (no manifest.json); move it away or pass another --index folder"
-            )
-        os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except OSError:
-        if old.exists():
-            os.rename(old, target)  # put the previous index back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _sweep(target: Path) -> None:
-    """Remove leftovers of interrupted builds (their process is gone)."""
-    for leftover in target.parent.glob(f".{target.name}.*-*"):
-        m = re.search(r"\.(?:tmp|old)-(\d+)-\d+$", leftover.name)
-        if m and not _alive(int(m.group(1))):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid()  # our own leftovers are finished: builds in a process are serialized
+        # Keep the version just replaced: a reader may have read the pointer a moment ago.
+        versions.collect(folder, keep={version, previous} - {None})
+    return version
 
 
 def read_manifest(folder: Path) -> dict:
-    """The manifest of the index in `folder`, or an error saying what to run."""
-    folder = Path(folder)
-    path = folder / "manifest.json"
-    for _ in range(3):  # a concurrent swap leaves the folder missing for a moment
-        if path.exists():
-            break
-        time.sleep(0.05)
-    else:
+    """The manifest of the current version in `folder`, or an error saying what to run."""
+    return _read_manifest(Path(folder), current_dir(Path(folder)))
+
+
+def current_dir(folder: Path) -> Path:
+    """The current version's folder, or an error saying what to run."""
+    version = versions.current_version(folder)
+    if version is None:
+        if versions.is_legacy(folder):
+            raise IndexCorruptError(
+                f"{folder}/ has index format 1 (one flat folder), this qa reads {FORMAT_VERSION}; "
+                f"rebuild with: qa build --index {folder}"
+            )
         raise IndexMissingError(f"no index in {folder}/; build one with: qa build --index {folder}")
+    return versions.version_dir(folder, version)
+
+
+def _read_manifest(folder: Path, vdir: Path) -> dict:
+    path = vdir / "manifest.json"
+    if not vdir.is_dir():
+        raise IndexCorruptError(
+            f"{folder}/{versions.POINTER} names version {vdir.name}, which is missing; rebuild with: qa build --index {folder}"
+        )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -201,11 +205,25 @@ def read_manifest(folder: Path) -> dict:
 
 
 def load(folder: Path, model: str | None = None, dim: int | None = None, verify: bool = True) -> Index:
-    """Load and check an index: files present and unchanged, counts agree, built with `model`."""
+    """Load and check the current version: files present and unchanged, counts agree, built with `model`.
+
+    If a newer build replaces the version while it is being read (and a later one removes it),
+    the pointer has moved: read the new current version instead of reporting damage."""
+    folder = Path(folder)
+    for _ in range(3):
+        vdir = current_dir(folder)
+        try:
+            return _load_version(folder, vdir, model, dim, verify)
+        except (IndexCorruptError, FileNotFoundError):
+            if versions.current_version(folder) == vdir.name:
+                raise
+    return _load_version(folder, current_dir(folder), model, dim, verify)
+
+
+def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, verify: bool) -> Index:
     import faiss
 
-    folder = Path(folder)
-    manifest = read_manifest(folder)
+    manifest = _read_manifest(folder, vdir)
     fix = f"rebuild with: qa build --index {folder}"
     if model is not None and manifest.get("model") != model:
         raise IndexCorruptError(
@@ -213,20 +231,24 @@ def load(folder: Path, model: str | None = None, dim: int | None = None, verify:
             f"{fix}, or set QA_MODEL={manifest.get('model')}"
         )
     for name in FILES:
-        p = folder / name
+        p = vdir / name
         if not p.exists():
-            raise IndexCorruptError(f"{folder}/{name} is missing; {fix}")
+            raise IndexCorruptError(f"{p} is missing; {fix}")
         if verify and manifest.get("files", {}).get(name) != _sha(p):
-            raise IndexCorruptError(f"{folder}/{name} does not match manifest.json (changed or damaged); {fix}")
+            raise IndexCorruptError(
+                f"{folder}/ version {vdir.name}: {name} does not match manifest.json (changed or damaged); {fix}"
+            )
     try:
-        vectors = faiss.read_index(str(folder / "vectors.faiss"))
-        with open(folder / "passages.jsonl", encoding="utf-8") as f:
+        vectors = faiss.read_index(str(vdir / "vectors.faiss"))
+        with open(vdir / "passages.jsonl", encoding="utf-8") as f:
             passages = [Passage(**json.loads(line)) for line in f if line.strip()]
-        documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-        lexical = BM25.load(folder / "lexical.json")
-        with open(folder / "sentences.jsonl", encoding="utf-8") as f:
+        documents = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))
+        lexical = BM25.load(vdir / "lexical.json")
+        with open(vdir / "sentences.jsonl", encoding="utf-8") as f:
             sentences = [tuple(json.loads(line)) for line in f if line.strip()]
-        sentence_vectors = np.load(folder / "sentences.npy")
+        sentence_vectors = np.load(vdir / "sentences.npy")
+    except FileNotFoundError:
+        raise
     except Exception as e:  # noqa: BLE001 - any parse failure means the same thing to the user
         raise IndexCorruptError(f"{folder}/ cannot be read ({type(e).__name__}: {e}); {fix}") from None
     counts = manifest.get("counts", {})

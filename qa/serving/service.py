@@ -32,7 +32,8 @@ from qa.answering import abstain
 from qa.answering.compose import compose
 from qa.config import Settings
 from qa.documents import SUFFIXES, parse_document
-from qa.errors import BadInputError, IndexMissingError, QAError
+from qa.errors import BadInputError, IndexBusyError, IndexMissingError, QAError
+from qa.indexing import versions
 from qa.types import Answer
 
 Progress = Callable[[float, str], None]
@@ -47,6 +48,8 @@ class QAService:
         self._state = None  # (Index, Retriever), replaced whole on swap
         self._load_lock = threading.Lock()
         self._build_lock = threading.Lock()
+        self._failed_version: str | None = None  # a published version that could not be loaded
+        self._follow_error: str | None = None
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -58,13 +61,36 @@ class QAService:
         return self._embedder
 
     def _current(self):
+        """The (Index, Retriever) to answer from: the version CURRENT names on disk.
+
+        Reading the pointer is one small file read, so it is checked on every call: a build
+        published by another process is picked up by the next question. Only one thread loads
+        a new version; the others keep answering from the one they have meanwhile. A new version
+        that fails to load is not retried until the pointer moves again (the old one keeps serving)."""
         state = self._state
         if state is None:
             with self._load_lock:
                 if self._state is None:
                     self._state = self._open()
-                state = self._state
-        return state
+                return self._state
+        try:
+            disk = versions.current_version(self.settings.index_dir)
+        except QAError as err:
+            self._follow_error = str(err)
+            return state
+        if disk is None or disk == state[0].version or disk == self._failed_version:
+            return state
+        if self._load_lock.acquire(blocking=False):
+            try:
+                if self._state is state:
+                    try:
+                        self._state = self._open()
+                        self._follow_error = None
+                    except QAError as err:
+                        self._failed_version, self._follow_error = disk, str(err)
+            finally:
+                self._load_lock.release()
+        return self._state
 
     def _open(self):
         from qa.errors import IndexCorruptError
@@ -127,12 +153,14 @@ class QAService:
 
     # -- the index -----------------------------------------------------------------------
     def health(self) -> dict:
+        """What is being served (not what the disk holds, though a difference is reported)."""
         try:
             index, _ = self._current()
         except QAError as e:
             return {
                 "ok": False,
                 "index": str(self.settings.index_dir),
+                "version": None,
                 "documents": 0,
                 "passages": 0,
                 "model": self.settings.model,
@@ -143,11 +171,12 @@ class QAService:
         return {
             "ok": True,
             "index": str(self.settings.index_dir),
+            "version": index.version,
             "documents": m["counts"]["documents"],
             "passages": m["counts"]["passages"],
             "model": m["model"],
             "built_at": m["built_at"],
-            "error": None,
+            "error": self._follow_error,  # e.g. a newer version on disk that failed to load
         }
 
     def documents(self) -> list[dict]:
@@ -177,12 +206,14 @@ class QAService:
         from qa.search.retriever import Retriever
 
         if not self._build_lock.acquire(blocking=False):
-            raise BadInputError("a rebuild is already running; wait for it to finish")
+            raise IndexBusyError("a rebuild is already running; wait for it to finish (正在重建索引，请稍候)")
         try:
             index = indexer.build([self.settings.data_dir], self.settings, self.embedder, progress)
             # Load back what was written, so serving state == disk state.
             index = store.load(self.settings.index_dir, model=self.embedder.name)
-            self._state = (index, Retriever(index, self.embedder, self.settings))
+            with self._load_lock:
+                self._state = (index, Retriever(index, self.embedder, self.settings))
+                self._failed_version = self._follow_error = None
             return index.manifest
         except BaseException:
             for path in rollback:

@@ -101,11 +101,18 @@ def _parser() -> argparse.ArgumentParser:
     s = add(
         "serve",
         "start the chat UI and JSON API (builds the index first if there is none)",
-        "example: qa serve --port 8080",
+        "examples:\n  qa serve --port 8080\n  QA_TOKEN=s3cret qa serve --host 0.0.0.0   "
+        "(on the network: adding, removing and rebuilding need the token)",
     )
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 7860)")
     s.add_argument("--data", type=Path, metavar="DIR", help="documents folder used for (re)builds (default data/)")
+    s.add_argument(
+        "--insecure",
+        action="store_true",
+        help="listen beyond 127.0.0.1 without a token (by default that needs QA_TOKEN: anyone who can reach "
+        "the server could change the documents)",
+    )
     return p
 
 
@@ -202,7 +209,7 @@ def cmd_eval(args, settings) -> int:
 def cmd_serve(args, settings) -> int:
     from qa.serving.app import serve
 
-    serve(settings)
+    serve(settings, insecure=args.insecure)
     return 0
 
 

@@ -62,6 +62,12 @@ class Settings:
     # UI / API.
     host: str = "127.0.0.1"
     port: int = 7860
+    # Secret that actions changing documents or the index require (UI token field, or
+    # "Authorization: Bearer ..." for API clients). `qa serve` on a non-loopback address
+    # refuses to start without it unless --insecure.
+    token: str = dataclasses.field(default="", repr=False)
+    # Conversation turns the service looks at (the latest ones); an API request with more is refused.
+    max_history: int = 20
 
     # Optional generation through an OpenAI-compatible chat endpoint; off when llm_url is empty.
     llm_url: str = ""
@@ -105,7 +111,16 @@ def from_env(environ: dict | None = None, **overrides) -> Settings:
 
 def validate(s: Settings) -> None:
     """Reject settings that cannot work, saying which and why."""
-    positive = ("chunk_chars", "top_k", "candidates", "rrf_k", "max_sentences", "max_question_chars", "max_file_bytes")
+    positive = (
+        "chunk_chars",
+        "top_k",
+        "candidates",
+        "rrf_k",
+        "max_sentences",
+        "max_question_chars",
+        "max_file_bytes",
+        "max_history",
+    )
     for name in positive:
         if getattr(s, name) <= 0:
             raise BadInputError(f"{name} must be > 0, got {getattr(s, name)}")

@@ -293,20 +293,26 @@ def test_bad_upload_stores_nothing_and_keeps_the_corpus(tmp_path, mode, name, co
     bad.write_bytes(content)
     rebuilt = []
     service.rebuild = lambda *a, **k: rebuilt.append(1)  # must never be reached
-    out = DocsHandlers(service).add([str(good), str(bad)], "", "", mode, progress=lambda *a, **k: None)
+    out = DocsHandlers(service, upload_root=tmp_path).add(
+        [str(good), str(bad)], "", "", mode, progress=lambda *a, **k: None
+    )
     assert "Nothing was added" in out[0] and "status-error" in out[0] and name in out[0]
     assert out[1] == {"__type__": "update"}  # the upload list stays as it was
     assert sorted(p.name for p in service.settings.data_dir.iterdir()) == before
     assert rebuilt == []
 
 
+def _docs_in(folder):
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
 def test_empty_paste_says_so_and_stores_nothing(tmp_path):
     from qa.serving.app import DocsHandlers
 
     service = _service(tmp_path)
-    out = DocsHandlers(service).add([], "标题", "  ", "add", progress=lambda *a, **k: None)
+    out = DocsHandlers(service, upload_root=tmp_path).add([], "标题", "  ", "add", progress=lambda *a, **k: None)
     assert "empty" in out[0] and "status-error" in out[0]
-    assert [p.name for p in service.settings.data_dir.iterdir()] == ["report.txt"]
+    assert _docs_in(service.settings.data_dir) == ["report.txt"]
 
 
 def test_replace_corpus_keeps_only_the_new_files(tmp_path):
@@ -314,15 +320,17 @@ def test_replace_corpus_keeps_only_the_new_files(tmp_path):
 
     service = _service(tmp_path)
     calls = []
-    service.rebuild = lambda progress=None, rollback=(): calls.append(list(rollback))
+    service.rebuild = lambda progress=None: calls.append(_docs_in(service.settings.data_dir))
     service.health = lambda: {"ok": True, "documents": 1, "passages": 3}
     service.documents = lambda: []
     new = tmp_path / "new.md"
     new.write_text("# 新文档\n\n内容。\n", encoding="utf-8")
-    out = DocsHandlers(service).add([str(new)], "", "", "replace", progress=lambda *a, **k: None)
+    out = DocsHandlers(service, upload_root=tmp_path).add([str(new)], "", "", "replace", progress=lambda *a, **k: None)
     assert "status-ok" in out[0] and "new.md" in out[0]
-    assert sorted(p.name for p in service.settings.data_dir.iterdir()) == ["new.md"]
-    assert calls == [[service.settings.data_dir / "new.md"]]  # rolled back if the build fails
+    assert _docs_in(service.settings.data_dir) == ["new.md"]
+    assert calls == [["new.md"]]  # the rebuild saw only the new corpus
+    kept = list((service.settings.data_dir / ".backups").glob("*-replaced/report.txt"))
+    assert len(kept) == 1 and "kept in" in out[0]  # the old corpus is set aside, not deleted
 
 
 def test_failed_rebuild_after_replace_puts_the_old_corpus_back(tmp_path):
@@ -331,9 +339,7 @@ def test_failed_rebuild_after_replace_puts_the_old_corpus_back(tmp_path):
 
     service = _service(tmp_path)
 
-    def failing_rebuild(progress=None, rollback=()):
-        for path in rollback:  # what the service does on failure
-            path.unlink()
+    def failing_rebuild(progress=None):
         raise QAError("disk full")
 
     service.rebuild = failing_rebuild
@@ -341,9 +347,9 @@ def test_failed_rebuild_after_replace_puts_the_old_corpus_back(tmp_path):
     service.documents = lambda: []
     new = tmp_path / "new.txt"
     new.write_text("新内容。", encoding="utf-8")
-    out = DocsHandlers(service).add([str(new)], "", "", "replace", progress=lambda *a, **k: None)
+    out = DocsHandlers(service, upload_root=tmp_path).add([str(new)], "", "", "replace", progress=lambda *a, **k: None)
     assert "Rebuild failed" in out[0] and "disk full" in out[0]
-    assert [p.name for p in service.settings.data_dir.iterdir()] == ["report.txt"]
+    assert _docs_in(service.settings.data_dir) == ["report.txt"]
 
 
 def test_header_shows_the_index_or_what_is_wrong_with_it():

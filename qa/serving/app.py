@@ -93,12 +93,33 @@ def make_respond(service, delay: float = STREAM_DELAY):
 
 
 class DocsHandlers:
-    """The Documents tab's actions; each returns (status, table, health, remove-choices, ...)."""
+    """The Documents tab's actions; each returns (status, table, health, remove-choices, ...).
+
+    Every action checks the admin token first (when QA_TOKEN is set) and reads uploads only
+    from `upload_root` (Gradio's upload folder): a client can name any path in a file reference."""
 
     HEADERS = ["文件 / File", "标题 / Title", "段落 / Paras", "片段 / Chunks", "索引时间 / Indexed"]
 
-    def __init__(self, service):
+    def __init__(self, service, upload_root: Path | None = None):
         self.service = service
+        self._upload_root = upload_root
+
+    @property
+    def upload_root(self) -> Path:
+        if self._upload_root is None:
+            from qa.serving.security import upload_root
+
+            self._upload_root = upload_root()
+        return self._upload_root
+
+    def _denied(self, token, authorization, with_inputs: bool):
+        """A refusal to return when the token is wrong, else None."""
+        from qa.serving.security import TOKEN_NEEDED, token_ok
+
+        if token_ok(self.service.settings.token, token, authorization):
+            return None
+        status = ui.status_html(TOKEN_NEEDED, ok=False)
+        return (status, *self._skip3(), *self._skip3()) if with_inputs else (status, *self._skip3())
 
     def table(self) -> list[list]:
         """Return the Documents table rows for the serving index."""
@@ -124,20 +145,25 @@ class DocsHandlers:
         names = [r[0] for r in rows]
         return rows, ui.header_html(self.service.health()), gr.update(choices=names, value=None)
 
-    def _rebuild(self, progress, rollback=()) -> str:
+    def _rebuild(self, progress) -> str:
         """Rebuild the index with progress; return a status line. Chat keeps using the old index meanwhile."""
         start = time.monotonic()
-        self.service.rebuild(progress=lambda f, msg="": progress(float(f), desc=str(msg or "")), rollback=rollback)
+        self.service.rebuild(progress=lambda f, msg="": progress(float(f), desc=str(msg or "")))
         h = self.service.health()
         return (
             f"索引已重建：{h.get('documents', 0)} 个文档，{h.get('passages', 0)} 个片段，"
             f"用时 {time.monotonic() - start:.1f} 秒。/ Index rebuilt."
         )
 
-    def add(self, files, title, text, mode, progress):
+    def add(self, files, title, text, mode, progress, token="", authorization=None):
         """Store uploaded files and pasted text, then rebuild; on any failure the corpus is left as it was."""
         import gradio as gr
 
+        from qa.serving.security import uploaded_file
+
+        denied = self._denied(token, authorization, with_inputs=True)
+        if denied:
+            return denied
         keep = (gr.skip(), gr.skip(), gr.skip())  # the inputs stay as they were, so nothing typed is lost
         files, title, text = files or [], (title or "").strip(), text or ""
         if not files and not text.strip():
@@ -147,64 +173,88 @@ class DocsHandlers:
                 else "请先上传文件或粘贴文本 / nothing to add: upload a .txt/.md file or paste text"
             )
             return (ui.status_html(msg, ok=False), *keep, *self._skip3())
-        data_dir = Path(self.service.settings.data_dir)
-        before = set(p.name for p in data_dir.glob("*")) if data_dir.is_dir() else set()
-        moved = self.service.clear_documents() if mode == REPLACE else []
+        journal: list = []
         saved = []
-        try:
-            for path in files:
-                saved.append(self.service.save_upload(Path(path).name, Path(path).read_bytes()))
+        try:  # everything is checked before anything in data_dir changes
+            uploads = [(Path(str(path)).name, uploaded_file(path, self.upload_root).read_bytes()) for path in files]
+            for name, data in uploads:
+                self.service.check_upload(name, data)
             if text.strip():
-                saved.append(self.service.save_text(title, text))
+                self.service.check_upload(_pasted_name(title), text.encode("utf-8"))
+            moved = self.service.clear_documents() if mode == REPLACE else []
         except (QAError, OSError) as err:
-            self._undo(saved, before, moved)
             return (ui.status_html(f"未添加任何内容 / Nothing was added: {err}", ok=False), *keep, *self._skip3())
         try:
-            new = [data_dir / name for name in saved if name not in before or mode == REPLACE]
-            msg = self._rebuild(progress, rollback=new)
-        except QAError as err:
-            self.service.restore_documents(moved)
-            return (ui.status_html(f"{REBUILD_FAILED}{err}", ok=False), *keep, *self.refresh())
-        if moved:  # replaced documents are set aside, not deleted
-            msg += f" 原有文档已移至 / Previous documents moved to: {moved[0].parent}"
+            for name, data in uploads:
+                saved.append(self.service.save_upload(name, data, journal))
+            if text.strip():
+                saved.append(self.service.save_text(title, text, journal))
+        except (QAError, OSError) as err:
+            self._undo(journal, moved)
+            return (ui.status_html(f"未添加任何内容 / Nothing was added: {err}", ok=False), *keep, *self._skip3())
+        try:
+            msg = self._rebuild(progress)
+        except Exception as err:  # noqa: BLE001 - whatever failed, the corpus goes back as it was
+            self._undo(journal, moved)
+            return (ui.status_html(f"{REBUILD_FAILED}{_message(err)}", ok=False), *keep, *self.refresh())
+        kept = [b for _, b in journal if b] + list(moved)
+        if kept:  # overwritten or replaced documents are set aside, not deleted
+            msg += f" 原有文档已备份到 / Previous versions kept in: {kept[0].parent}"
         return (ui.status_html(f"已添加 / Added: {'、'.join(saved)}。{msg}", ok=True), None, "", "", *self.refresh())
 
-    def _undo(self, saved, before, moved) -> None:
-        """Delete the files this attempt added and put back the ones a replace moved aside."""
-        for name in saved:
-            if name not in before or moved:  # after a replace, every saved file is new to data/
-                try:
-                    self.service.remove_document(name)
-                except QAError:
-                    pass
+    def _undo(self, journal, moved) -> None:
+        """Put back what this attempt overwrote, delete what it added, restore what a replace moved aside."""
+        self.service.undo(journal)
         self.service.restore_documents(moved)
 
-    def rebuild(self, progress):
+    def rebuild(self, progress, token="", authorization=None):
         """Rebuild from data_dir as it is (e.g. after files were added there by hand)."""
+        denied = self._denied(token, authorization, with_inputs=False)
+        if denied:
+            return denied
         try:
             return ui.status_html(self._rebuild(progress), ok=True), *self.refresh()
-        except QAError as err:
-            return ui.status_html(f"{REBUILD_FAILED}{err}", ok=False), *self.refresh()
+        except Exception as err:  # noqa: BLE001 - the old index keeps serving; say why
+            return ui.status_html(f"{REBUILD_FAILED}{_message(err)}", ok=False), *self.refresh()
 
-    def remove(self, name, progress):
-        """Delete a document from data_dir and rebuild without it."""
+    def remove(self, name, progress, token="", authorization=None):
+        """Move a document out of data_dir (into a backup) and rebuild without it."""
+        denied = self._denied(token, authorization, with_inputs=False)
+        if denied:
+            return denied
         if not name:
             return ui.status_html("请先选择要删除的文档 / choose a document to remove first", ok=False), *self._skip3()
         try:
-            self.service.remove_document(name)
+            backup = self.service.remove_document(name)
         except QAError as err:
             return ui.status_html(f"删除失败 / Could not remove {name}: {err}", ok=False), *self.refresh()
         try:
             msg = self._rebuild(progress)
-        except QAError as err:
-            return ui.status_html(f"已删除文件 {name}，但{REBUILD_FAILED}{err}", ok=False), *self.refresh()
-        return ui.status_html(f"已删除 / Removed: {name}。{msg}", ok=True), *self.refresh()
+        except Exception as err:  # noqa: BLE001
+            return ui.status_html(f"已删除文件 {name}，但{REBUILD_FAILED}{_message(err)}", ok=False), *self.refresh()
+        done = f"已删除 / Removed: {name}（备份 / kept in {backup.parent}）。{msg}"
+        return ui.status_html(done, ok=True), *self.refresh()
 
     @staticmethod
     def _skip3():
         import gradio as gr
 
         return gr.skip(), gr.skip(), gr.skip()
+
+
+def _pasted_name(title: str) -> str:
+    title = title or "pasted"
+    return title if Path(title).suffix.lower() in (".txt", ".md") else f"{title}.txt"
+
+
+def _message(err: Exception) -> str:
+    """A domain error's own message; anything else is logged and named without internals."""
+    if isinstance(err, QAError):
+        return str(err)
+    import logging
+
+    logging.getLogger("qa").exception("rebuild failed")
+    return f"内部错误 / internal error ({type(err).__name__}); see the server log"
 
 
 def build_blocks(service):
@@ -271,6 +321,7 @@ def build_blocks(service):
                                 choices=[],
                                 scale=3,
                                 elem_id="remove-doc",
+                                allow_custom_value=True,  # API clients name the document; the service checks it
                                 info="删除后自动重建索引 / the index is rebuilt afterwards",
                             )
                             remove = gr.Button(
@@ -292,6 +343,13 @@ def build_blocks(service):
                             show_label=False,
                             elem_id="mode",
                         )
+                        admin = gr.Textbox(
+                            label="管理口令 / Admin token",
+                            type="password",
+                            visible=bool(service.settings.token),
+                            elem_id="admin-token",
+                            info="添加、删除和重建需要口令 / needed to add, remove or rebuild",
+                        )
                         add = gr.Button("保存并重建索引 / Save & rebuild", variant="primary", elem_id="add")
 
         chat_io = dict(outputs=[question, chatbot, panel, turns], show_progress="hidden", concurrency_id="chat")
@@ -309,32 +367,42 @@ def build_blocks(service):
 
         listing = [table, health, to_remove]
         corpus = dict(concurrency_id="corpus", concurrency_limit=1, show_progress_on=[status])
+
+        def add_documents(files, title, text, mode, token, request: gr.Request, progress=gr.Progress()):
+            return docs.add(files, title, text, mode, progress, token, _authorization(request))
+
+        def rebuild_index(token, request: gr.Request, progress=gr.Progress()):
+            return docs.rebuild(progress, token, _authorization(request))
+
+        def remove_document(name, token, request: gr.Request, progress=gr.Progress()):
+            return docs.remove(name, progress, token, _authorization(request))
+
+        for fn in (add_documents, rebuild_index, remove_document):
+            # This module uses postponed annotations, and `gr` is local: give Gradio the class itself,
+            # or it will not recognize the parameter that receives the request.
+            fn.__annotations__["request"] = gr.Request
         add.click(
-            lambda f, t, x, m, progress=gr.Progress(): docs.add(f, t, x, m, progress),
-            [files, title, text, mode],
+            add_documents,
+            [files, title, text, mode, admin],
             [status, files, title, text, *listing],
             api_name="add_documents",
             **corpus,
         )
-        rebuild.click(
-            lambda progress=gr.Progress(): docs.rebuild(progress),
-            None,
-            [status, *listing],
-            api_name="rebuild",
-            **corpus,
-        )
-        remove.click(
-            lambda n, progress=gr.Progress(): docs.remove(n, progress),
-            [to_remove],
-            [status, *listing],
-            api_name="remove_document",
-            **corpus,
-        )
+        rebuild.click(rebuild_index, [admin], [status, *listing], api_name="rebuild", **corpus)
+        remove.click(remove_document, [to_remove, admin], [status, *listing], api_name="remove_document", **corpus)
         chatbot.clear(
             lambda: (ui.panel_html([]), []), None, [panel, turns], api_visibility="private", show_progress="hidden"
         )
         demo.load(docs.refresh, None, listing, api_visibility="private", show_progress="hidden")
     return demo
+
+
+def _authorization(request) -> str | None:
+    """The Authorization header of the request behind a Gradio event, if any."""
+    try:
+        return request.headers.get("authorization")
+    except AttributeError:
+        return None
 
 
 def theme():
@@ -354,9 +422,10 @@ def create_app(service):
 
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
     add_routes(app, service)  # before the mount at "/", which would otherwise catch these paths
-    return gr.mount_gradio_app(
+    blocks = build_blocks(service)
+    mounted = gr.mount_gradio_app(
         app,
-        build_blocks(service),
+        blocks,
         path="/",
         ssr_mode=False,
         theme=theme(),
@@ -366,6 +435,12 @@ def create_app(service):
         css=(STATIC / "app.css").read_text(encoding="utf-8"),
         js=(STATIC / "app.js").read_text(encoding="utf-8"),
     )
+    # Gradio checks that a file reference a client sends names a file uploaded to this server only
+    # once the Blocks "has launched", which launch() sets and mount_gradio_app does not: without
+    # this, a client could name any path on the server and the upload handler would read it.
+    # DocsHandlers checks the path again; tests/test_security.py sends such a reference.
+    blocks.has_launched = True
+    return mounted
 
 
 def _check_port(host: str, port: int) -> None:
@@ -393,13 +468,15 @@ def _console_progress():
     return progress
 
 
-def serve(settings) -> None:
+def serve(settings, insecure: bool = False) -> None:
     """Ensure the index (building it from data_dir if missing), load the model once, and serve the app."""
     offline_env()
     import uvicorn
 
+    from qa.serving.security import check_exposure
     from qa.serving.service import QAService
 
+    check_exposure(settings.host, settings.token, insecure)
     _check_port(settings.host, settings.port)
     start = time.monotonic()
     service = QAService(settings)

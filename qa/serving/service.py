@@ -10,21 +10,24 @@ Contract (the UI codes against this):
 - `save_upload(name, data: bytes)` / `save_text(title, text)`: validate (decodable, non-empty,
   supported extension, size) and store under settings.data_dir; raise BadInputError otherwise,
   storing nothing. Return the stored file name.
-- `remove_document(name)`: delete it from settings.data_dir (the index changes on rebuild).
+- `remove_document(name)`: move it from settings.data_dir to a backup (the index changes on rebuild).
 - `rebuild(progress=None, rollback=())`: build a new index from settings.data_dir in the
   background-safe way (temp folder + rename), then swap it in; `ask` keeps answering from the
   old index until the swap. `progress(fraction: float, message: str)` is called along the way.
   On failure the old index keeps serving and the `rollback` files (saved for this rebuild) are
   deleted. `clear_documents()` / `restore_documents(moved)` move the corpus aside and back for
-  "replace the corpus".
+  "replace the corpus". Overwritten, removed and replaced documents are kept in
+  data_dir/.backups/<when>-<why>/ (never deleted by the app).
 - `ensure_index(progress=None)`: build from data_dir if there is no index yet.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,6 +40,7 @@ from qa.indexing import versions
 from qa.types import Answer
 
 Progress = Callable[[float, str], None]
+BACKUPS = ".backups"  # inside data_dir: hidden, so builds skip it
 
 
 class QAService:
@@ -223,8 +227,16 @@ class QAService:
             self._build_lock.release()
 
     # -- the corpus ----------------------------------------------------------------------
-    def save_upload(self, name: str, data: bytes) -> str:
-        """Validate an uploaded file and store it in data_dir; nothing is stored if it can't be indexed."""
+    # Nothing here deletes the only copy of a document: a file that is overwritten, removed or
+    # set aside by "replace the corpus" is first moved or copied into data_dir/.backups/<when>/.
+    def _backup_dir(self, why: str) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        folder = Path(self.settings.data_dir) / BACKUPS / f"{stamp}-{secrets.token_hex(3)}-{why}"
+        folder.mkdir(parents=True)
+        return folder
+
+    def check_upload(self, name: str, data: bytes):
+        """The Document an upload would become, or BadInputError saying why it can't be indexed."""
         safe = _safe_name(name)
         if Path(safe).suffix.lower() not in SUFFIXES:
             raise BadInputError(f"{name}: unsupported file type; upload .txt or .md (只支持 .txt 和 .md 文件)")
@@ -232,44 +244,77 @@ class QAService:
             raise BadInputError(
                 f"{name}: {len(data):,} bytes is over the {self.settings.max_file_bytes:,}-byte limit (文件太大)"
             )
-        doc = parse_document(data, Path(safe))  # raises BadInputError for empty/binary/undecodable
+        return parse_document(data, Path(safe))  # raises BadInputError for empty/binary/undecodable
+
+    def save_upload(self, name: str, data: bytes, journal: list | None = None) -> str:
+        """Validate an uploaded file and store it in data_dir; nothing is stored if it can't be indexed.
+
+        A different file already under that name is copied to data_dir/.backups first. `journal`
+        (if given) gets (stored path, backup path or None) so the caller can undo the change."""
+        doc = self.check_upload(name, data)
+        safe = doc.name
         target = Path(self.settings.data_dir) / safe
         target.parent.mkdir(parents=True, exist_ok=True)
+        backup = None
+        if target.exists() and target.read_bytes() != data:
+            backup = self._backup_dir("overwritten") / safe
+            shutil.copy2(target, backup)
         tmp = target.with_name(f".{safe}.part")
         tmp.write_bytes(data)
+        existed = target.exists()
         tmp.replace(target)
+        if journal is not None and (backup or not existed):
+            journal.append((target, backup))
         return doc.name
 
-    def save_text(self, title: str, text: str) -> str:
+    def save_text(self, title: str, text: str, journal: list | None = None) -> str:
         """Store pasted text as a UTF-8 .txt document named after its title."""
         if not (text or "").strip():
             raise BadInputError("the pasted text is empty; paste some text (粘贴的文本为空)")
         name = _safe_name((title or "").strip() or "pasted")
         if Path(name).suffix.lower() not in SUFFIXES:
             name += ".txt"
-        return self.save_upload(name, text.encode("utf-8"))
+        return self.save_upload(name, text.encode("utf-8"), journal)
 
-    def remove_document(self, name: str) -> None:
+    def undo(self, journal: list) -> None:
+        """Undo save_upload calls: put overwritten files back, delete files that were new."""
+        for target, backup in reversed(journal):
+            if backup:
+                shutil.copy2(backup, target)
+            else:
+                Path(target).unlink(missing_ok=True)
+
+    def remove_document(self, name: str) -> Path:
+        """Move a document out of data_dir into a backup folder (the index changes on rebuild); return where."""
         target = Path(self.settings.data_dir) / _safe_name(name)
-        if not target.exists():
+        if not target.is_file():
             raise BadInputError(f"{name}: no such document in {self.settings.data_dir}")
-        target.unlink()
+        backup = self._backup_dir("removed") / target.name
+        target.replace(backup)
+        return backup
 
     def clear_documents(self) -> list[Path]:
-        """Move every document aside (for 'replace the corpus'); returns the backups to restore on failure."""
-        backup = Path(self.settings.data_dir).parent / f".{Path(self.settings.data_dir).name}.replaced"
-        shutil.rmtree(backup, ignore_errors=True)
-        backup.mkdir(parents=True)
+        """Move every document aside (for 'replace the corpus') into a new backup folder; return the moved files.
+
+        Earlier backups are never touched, so replacing twice keeps both earlier corpora."""
+        files = [
+            f for f in sorted(Path(self.settings.data_dir).glob("*")) if f.is_file() and f.suffix.lower() in SUFFIXES
+        ]
+        if not files:
+            return []
+        backup = self._backup_dir("replaced")
         moved = []
-        for f in sorted(Path(self.settings.data_dir).glob("*")):
-            if f.is_file() and f.suffix.lower() in SUFFIXES:
-                f.replace(backup / f.name)
-                moved.append(backup / f.name)
+        for f in files:
+            f.replace(backup / f.name)
+            moved.append(backup / f.name)
         return moved
 
     def restore_documents(self, moved: Sequence[Path]) -> None:
         for f in moved:
             f.replace(Path(self.settings.data_dir) / f.name)
+        for folder in {f.parent for f in moved}:
+            if not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def _safe_name(name: str) -> str:

@@ -14,7 +14,7 @@ from qa.errors import QAError
 EPILOG = """\
 examples:
   qa build                                   index data/ into index/
-  qa build notes/*.txt --index my-index      any .txt/.md files or folders, any index folder
+  qa build notes/ report.pdf --index my-index   files or folders (.txt .md .pdf .docx .html), any index folder
   qa ask "2023年生态环境保护的重点任务有哪些？"
   qa ask --json "全国完成了多少座尾矿库环境风险排查？"
   qa ask "那核安全方面呢？" --history "2023年的重点任务有哪些？"
@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
 
     b = add(
         "build",
-        "index .txt/.md files into an index folder (atomically: the old index stays until the new one is complete)",
+        "index documents (.txt .md .pdf .docx .html .htm) into an index folder (atomically: the old index stays "
+        "until the new one is complete); files that cannot be read are listed with the reason and skipped",
         "example: qa build data/ --index index/",
     )
     b.add_argument(
@@ -157,24 +158,32 @@ def cmd_build(args, settings) -> int:
     t0 = time.perf_counter()
     # The lock first: a build that waited for another one reads the files as they are after it.
     with indexer.lock(settings, lambda _, msg: print(f"qa: {msg}", file=sys.stderr, flush=True)):
-        docs = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
+        docs, skipped = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
         embedder = SentenceTransformerEmbedder(settings.model, settings.cache_dir)  # loads only if needed
         with _ProgressBar("building") as bar:
-            index = indexer.build_documents(docs, settings, embedder, bar.update, reuse=not args.full)
+            index = indexer.build_documents(docs, settings, embedder, bar.update, reuse=not args.full, skipped=skipped)
     m = index.manifest
     if args.json:
         print(json.dumps(m, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
-        print(f"  {d.name}: {len(d.paragraphs)} paragraphs, {d.encoding}, 《{d.title}》", file=sys.stderr)
+        pages = f", {d.pages} pages" if d.pages else ""
+        encoding = f", {d.encoding}" if d.encoding else ""
+        print(f"  {d.name}: {d.kind}{pages}, {len(d.paragraphs)} paragraphs{encoding}, 《{d.title}》", file=sys.stderr)
+        for note in d.notes:
+            print(f"    note: {note}", file=sys.stderr)
     for dup in m["duplicates"]:
         print(f"  {dup['name']}: same text as {dup['same_as']}, indexed once", file=sys.stderr)
+    if skipped:
+        print(f"not indexed ({len(skipped)}):", file=sys.stderr)
+        for s in skipped:
+            print(f"  {s.path}: {s.reason}", file=sys.stderr)
     c, r = m["counts"], m["reused"]
     print(
         f"indexed {c['documents']} document(s), {c['paragraphs']} paragraphs, {c['passages']} passages, "
         f"{c['sentences']} sentences into {settings.index_dir}/ in {time.perf_counter() - t0:.1f}s "
         f"(model {m['model']}, dim {m['dim']}; {r['embedded']} paragraphs embedded, {r['paragraphs']} reused; "
-        f"version {index.version})"
+        f"version {index.version})" + (f"; {len(skipped)} file(s) not indexed, listed above" if skipped else "")
     )
     return 0
 
@@ -192,7 +201,8 @@ def cmd_ask(args, settings) -> int:
         print()
         print("引用 / citations:" if answer.found else "最接近的段落（不是答案）/ nearest passages (not an answer):")
         for c in answer.citations:
-            print(f"[{c.n}] {c.doc} 第{c.paragraph}段 (score {c.score:.2f}): {' … '.join(c.highlights)}")
+            page = f" 第{c.page}页" if c.page else ""
+            print(f"[{c.n}] {c.doc}{page} 第{c.paragraph}段 (score {c.score:.2f}): {' … '.join(c.highlights)}")
     return 0
 
 

@@ -13,6 +13,12 @@ class BadInputError(QAError):
     exit_code = 2
 
 
+class DependencyMissingError(QAError):
+    """A Python package a reader or feature needs is not installed."""
+
+    exit_code = 1
+
+
 class IndexMissingError(QAError):
     """No index where one was expected."""
 

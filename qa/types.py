@@ -14,6 +14,8 @@ class Paragraph:
     start: int  # offset of text in the decoded document
     end: int
     boilerplate: bool = False  # web-page furniture (comment box, share lead-in): kept for numbering, not indexed
+    page: int | None = None  # 1-based page it starts on, for formats with pages (PDF)
+    heading: int = 0  # heading level the format declares (Word heading style, HTML h1-h6, Markdown #); 0 = body
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Document:
     encoding: str
     sha256: str  # of the raw bytes
     paragraphs: tuple[Paragraph, ...]
+    kind: str = "text"  # the reader that made it: text, markdown, pdf, word, html
+    pages: int | None = None  # page count, for formats with pages
+    notes: tuple[str, ...] = ()  # what the reader could not use (e.g. pages without a text layer)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Passage:
     end: int
     text: str
     parent: int | None = None  # paragraph that introduces this one (list items: 一是…二是…)
+    page: int | None = None  # page of its paragraph (PDF)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class Citation:
     spans: tuple[tuple[int, int], ...]  # offsets of highlights within text
     score: float
     title: str = ""
+    page: int | None = None  # page the paragraph starts on, for documents with pages
 
     def to_json(self) -> dict:
         return {
@@ -76,6 +83,7 @@ class Citation:
             "spans": [list(s) for s in self.spans],
             "score": round(float(self.score), 4),
             "title": self.title,
+            "page": self.page,  # null for documents without pages
         }
 
 

@@ -114,7 +114,7 @@ def _bad_inputs(tmp_path):
     (d / "blank.md").write_bytes(" \n\t\n\u3000".encode("utf-8"))
     (d / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 30)
     (d / "latin1.txt").write_bytes("Grüße aus München, café".encode("latin-1") * 5)
-    (d / "report.pdf").write_bytes(b"%PDF-1.7")
+    (d / "sheet.xlsx").write_bytes(b"PK\x03\x04")
     return d
 
 
@@ -122,12 +122,12 @@ def _bad_inputs(tmp_path):
     "target, code, words",
     [
         ("does-not-exist", 2, ("does-not-exist", "no such file or folder", "check the path")),
-        ("empty-folder", 2, ("empty-folder", "no .txt or .md files")),
+        ("empty-folder", 2, ("empty-folder", "no documents found", "add files")),
         ("empty.txt", 2, ("empty.txt", "empty or only whitespace")),
         ("blank.md", 2, ("blank.md", "empty or only whitespace")),
         ("image.txt", 2, ("image.txt", "binary")),
         ("latin1.txt", 2, ("latin1.txt", "re-save the file as UTF-8")),
-        ("report.pdf", 2, ("report.pdf", "unsupported file type", ".txt and .md")),
+        ("sheet.xlsx", 2, ("sheet.xlsx", "unsupported file type", "qa reads")),
     ],
 )
 def test_build_bad_input_is_one_line_and_leaves_the_index_untouched(cli, tmp_path, fake_index, target, code, words):
@@ -146,14 +146,14 @@ def test_build_nonexistent_path_through_the_console_script(tmp_path, fake_index)
     assert tree_hashes(fake_index) == before
 
 
-def test_build_one_bad_file_among_good_ones_builds_nothing(cli, tmp_path, fake_index):
+def test_build_of_only_bad_files_builds_nothing_and_names_them(cli, tmp_path, fake_index):
     before = tree_hashes(fake_index)
-    inputs = tmp_path / "mixed"
+    inputs = tmp_path / "bad"
     inputs.mkdir()
-    shutil.copy(REPORT, inputs / REPORT.name)
     (inputs / "zz-empty.txt").write_bytes(b"")
+    (inputs / "photo.png").write_bytes(b"\x89PNG")
     done = cli("build", inputs, "--index", fake_index)
-    assert_one_line_error(done, 2, "zz-empty.txt")
+    assert_one_line_error(done, 2, "no document could be read", "zz-empty.txt", "photo.png")
     assert tree_hashes(fake_index) == before
 
 

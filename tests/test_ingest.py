@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import decode, discover, parse_document, read_document, split_paragraphs, title_of
+from qa.documents import decode, discover, load, parse_document, read_document, split_paragraphs, title_of
 from qa.errors import BadInputError
 from tests.conftest import REPORT
 
@@ -168,22 +168,30 @@ def test_bracket_title_only_counts_in_the_first_paragraph():
 # ------------------------------------------------------------------------------ discovery
 
 
-def test_discover_folder_sorted_txt_and_md_only_skipping_hidden(tmp_path):
-    for name in ("b.txt", "a.md", "c.pdf", ".hidden.txt"):
+def test_discover_folder_sorted_readable_files_and_lists_what_it_skips(tmp_path):
+    for name in ("b.txt", "a.md", "c.png", ".hidden.txt"):
         _write(tmp_path, name, b"x")
     (tmp_path / "sub").mkdir()
     _write(tmp_path / "sub", "d.TXT", b"x")
-    found = discover([tmp_path])
+    (tmp_path / ".git").mkdir()
+    _write(tmp_path / ".git", "config.txt", b"x")
+    found, skipped = discover([tmp_path])
     assert [p.name for p in found] == ["a.md", "b.txt", "d.TXT"]
+    reasons = {Path(s.path).name: s.reason for s in skipped}
+    assert set(reasons) == {"c.png", ".hidden.txt", ".git"}  # a hidden folder is listed once, not walked
+    assert "unsupported file type '.png'" in reasons["c.png"] and "qa reads" in reasons["c.png"]
+    assert "hidden file" in reasons[".hidden.txt"] and "hidden folder" in reasons[".git"]
 
 
-def test_discover_refuses_duplicate_file_names(tmp_path):
+def test_discover_skips_a_second_file_with_the_same_name(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "y").mkdir()
     _write(tmp_path / "x", "same.txt", b"a")
     _write(tmp_path / "y", "same.txt", b"b")
-    with pytest.raises(BadInputError, match="same.txt"):
-        discover([tmp_path])
+    found, skipped = discover([tmp_path])
+    assert found == [tmp_path / "x" / "same.txt"]
+    assert [s.path for s in skipped] == [str(tmp_path / "y" / "same.txt")]
+    assert "rename one" in skipped[0].reason and "same.txt" in skipped[0].reason
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -199,16 +207,19 @@ def _assert_names_and_fixes(err: BadInputError, name: str, fix_words: tuple[str,
 def test_nonexistent_path(tmp_path):
     missing = tmp_path / "nope.txt"
     with pytest.raises(BadInputError) as e:
-        discover([missing])
+        load([missing])
     _assert_names_and_fixes(e.value, str(missing), ("check the path",))
 
 
-def test_empty_folder(tmp_path):
+def test_folder_without_readable_documents(tmp_path):
     (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInputError) as e:
+        load([tmp_path / "empty"])
+    _assert_names_and_fixes(e.value, "empty", ("add files", "pass files"))
     _write(tmp_path / "empty", "image.png", b"\x89PNG")
     with pytest.raises(BadInputError) as e:
-        discover([tmp_path / "empty"])
-    _assert_names_and_fixes(e.value, "empty", ("add some", "pass files"))
+        load([tmp_path / "empty"])
+    _assert_names_and_fixes(e.value, "image.png", ("add files", "pass files"))
 
 
 @pytest.mark.parametrize(
@@ -259,12 +270,27 @@ def test_utf8_bom_with_invalid_bytes_is_refused(tmp_path):
     _assert_names_and_fixes(e.value, "bad.txt", ("re-save",))
 
 
-@pytest.mark.parametrize("name", ["report.pdf", "notes.docx", "README"])
+@pytest.mark.parametrize("name", ["photo.png", "sheet.xlsx", "README"])
 def test_unsupported_extension(tmp_path, name):
     p = _write(tmp_path, name, "中文内容".encode())
     with pytest.raises(BadInputError) as e:
-        discover([p])
-    _assert_names_and_fixes(e.value, name, (".txt and .md",))
+        load([p])
+    _assert_names_and_fixes(e.value, name, ("unsupported file type", "qa reads"))
+    with pytest.raises(BadInputError) as e:
+        read_document(p)
+    _assert_names_and_fixes(e.value, name, ("unsupported file type", "qa reads"))
+
+
+def test_one_bad_file_is_skipped_with_its_reason_and_the_others_are_read(tmp_path):
+    _write(tmp_path, "good.txt", ZH.encode("gb18030"))
+    _write(tmp_path, "empty.txt", b"")
+    _write(tmp_path, "blob.md", b"\x00\x01\x02" * 50)
+    docs, skipped = load([tmp_path])
+    assert [d.name for d in docs] == ["good.txt"]
+    assert {Path(s.path).name: s.reason for s in skipped} == {
+        "blob.md": "looks like a binary file (contains NUL bytes); give a text file (.txt/.md)",
+        "empty.txt": "file is empty or only whitespace; give it some text",
+    }
 
 
 def test_oversized_file(tmp_path):

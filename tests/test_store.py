@@ -193,19 +193,33 @@ def test_build_failing_midway_leaves_previous_index_byte_identical(fake_build):
     assert _leftovers(settings.index_dir) == []
 
 
-def test_build_with_a_bad_file_leaves_previous_index_byte_identical(fake_build, tmp_path):
+def test_build_with_no_readable_file_leaves_previous_index_byte_identical(fake_build, tmp_path):
     settings, _, emb = fake_build()
     before = tree_hashes(settings.index_dir)
     bad = tmp_path / "bad"
     bad.mkdir()
-    shutil.copy(REPORT, bad / "good.txt")
     (bad / "empty.txt").write_bytes(b"")
+    (bad / "blob.txt").write_bytes(b"\x00\x01" * 64)
     embedder = FakeEmbedder()
-    with pytest.raises(BadInputError, match="empty.txt"):
+    with pytest.raises(BadInputError, match="no document could be read.*empty.txt"):
         indexer.build([bad], settings, embedder)
     assert embedder.calls == []  # refused before any embedding
     assert tree_hashes(settings.index_dir) == before
     store.load(settings.index_dir, model=emb.name)
+
+
+def test_build_skips_a_bad_file_and_lists_it_in_the_manifest(fake_build, tmp_path):
+    bad = tmp_path / "mixed"
+    bad.mkdir()
+    shutil.copy(REPORT, bad / "good.txt")
+    (bad / "empty.txt").write_bytes(b"")
+    settings, index, _ = fake_build([bad])
+    assert [d["name"] for d in index.manifest["documents"]] == ["good.txt"]
+    assert index.manifest["skipped"] == [
+        {"path": str(bad / "empty.txt"), "reason": "file is empty or only whitespace; give it some text"}
+    ]
+    assert index.manifest["counts"]["skipped"] == 1
+    assert store.load(settings.index_dir).manifest["skipped"] == index.manifest["skipped"]
 
 
 def test_failure_while_writing_leaves_previous_index_and_no_temp(fake_build, monkeypatch):

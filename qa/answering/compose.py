@@ -203,6 +203,7 @@ def _cite(chosen: list[tuple[int, float]], index: Index, r: Retrieval) -> tuple[
                 spans=tuple(ordered),
                 score=float(score_of.get(key, 0.0)),
                 title=titles.get(key[0], ""),
+                page=index.paragraph_pages.get(key),
             )
         )
     return citations, marker

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.documents import discover, read_document
+from qa.documents import Skipped, load
 from qa.embedding import Embedder
 from qa.errors import BadInputError, QAError
 from qa.indexing import store, versions
@@ -63,10 +63,9 @@ class Plan:
     units: dict[tuple[str, int], Unit] = field(default_factory=dict)  # (doc, paragraph) -> unit
 
 
-def load_documents(paths: Iterable[str | Path], settings: Settings) -> list[Document]:
-    """Read every file first, so one bad file stops the build before anything is written."""
-    files = discover(paths)
-    return [read_document(f, settings.max_file_bytes) for f in files]
+def load_documents(paths: Iterable[str | Path], settings: Settings) -> tuple[list[Document], list[Skipped]]:
+    """Read every file first: (documents, files skipped with the reason); no readable document is an error."""
+    return load(paths, settings.max_file_bytes)
 
 
 def lock(settings: Settings, progress: Progress | None = None):
@@ -89,7 +88,8 @@ def build(
     with lock(settings, progress):
         if progress:
             progress(0.0, "reading documents")
-        return build_documents(load_documents(paths, settings), settings, embedder, progress, reuse)
+        docs, skipped = load_documents(paths, settings)
+        return build_documents(docs, settings, embedder, progress, reuse, skipped)
 
 
 def plan(docs: list[Document], settings: Settings) -> Plan:
@@ -177,8 +177,11 @@ def build_documents(
     embedder: Embedder,
     progress: Progress | None = None,
     reuse: bool = True,
+    skipped: Sequence[Skipped] = (),
 ) -> store.Index:
-    """Index documents already read (see `build`); reuse the current version's vectors unless `reuse` is False."""
+    """Index documents already read (see `build`); reuse the current version's vectors unless `reuse` is False.
+
+    `skipped` (files that could not be read) are listed in the manifest."""
     t0 = time.perf_counter()
     say = progress or (lambda f, m: None)
     with lock(settings, progress):
@@ -198,7 +201,7 @@ def build_documents(
                     todo[unit.key].passage_vectors,
                     todo[unit.key].sentence_vectors,
                 )
-        index = _assemble(work, embedder, settings, parent, reused=len(work.units) - len(todo), t0=t0)
+        index = _assemble(work, embedder, settings, parent, reused=len(work.units) - len(todo), t0=t0, skipped=skipped)
         say(0.98, "writing the index")
         store.save(index, settings.index_dir)
         say(1.0, "done")
@@ -210,7 +213,9 @@ def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
     return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
 
 
-def _assemble(work: Plan, embedder: Embedder, settings: Settings, parent, reused: int, t0: float) -> store.Index:
+def _assemble(
+    work: Plan, embedder: Embedder, settings: Settings, parent, reused: int, t0: float, skipped: Sequence[Skipped] = ()
+) -> store.Index:
     """Vectors in passage / sentence order, BM25, the document records and the manifest."""
     units = list(work.units.values())  # in document and paragraph order, like the passages and sentences
     dim = next(u.passage_vectors.shape[1] for u in units if u.passage_vectors is not None and len(u.passage_vectors))
@@ -233,15 +238,20 @@ def _assemble(work: Plan, embedder: Embedder, settings: Settings, parent, reused
         },
         "lexicon": lexicon.version(),
         "documents": [
-            {k: d[k] for k in ("name", "title", "sha256", "encoding", "paragraphs_count", "passages_count")}
+            {
+                k: d[k]
+                for k in ("name", "title", "kind", "pages", "sha256", "encoding", "paragraphs_count", "passages_count")
+            }
             for d in documents
         ],
         "duplicates": work.duplicates,
+        "skipped": [s.to_json() for s in skipped],  # files not indexed, with the reason
         "counts": {
             "documents": len(work.docs),
             "paragraphs": sum(len(d.paragraphs) for d in work.docs),
             "passages": len(work.passages),
             "sentences": len(work.sentences),
+            "skipped": len(skipped),
         },
         "parent": parent,
         "reused": {"paragraphs": reused, "embedded": len(work.units) - reused},
@@ -260,6 +270,8 @@ def _document_record(doc: Document, work: Plan, built_at: str) -> dict:
         "path": doc.path,
         "sha256": doc.sha256,
         "encoding": doc.encoding,
+        "kind": doc.kind,
+        "pages": doc.pages,
         "paragraphs": [p.text for p in doc.paragraphs],
         "paragraph_keys": [
             work.units[(doc.name, p.number)].key if (doc.name, p.number) in work.units else None for p in doc.paragraphs
@@ -268,4 +280,6 @@ def _document_record(doc: Document, work: Plan, built_at: str) -> dict:
         "paragraphs_count": len(doc.paragraphs),
         "passages_count": sum(1 for p in work.passages if p.doc == doc.name),
         "indexed_at": built_at,
+        **({"paragraph_pages": [p.page for p in doc.paragraphs]} if doc.pages else {}),
+        **({"headings": [p.heading for p in doc.paragraphs]} if any(p.heading for p in doc.paragraphs) else {}),
     }

@@ -99,7 +99,9 @@ def passages_of(doc: Document, max_chars: int, overlap: int, first_id: int = 0) 
         if para.boilerplate:
             continue
         for s, e in chunk_spans(para.text, max_chars, overlap):
-            out.append(Passage(first_id + len(out), doc.name, doc.title, para.number, s, e, para.text[s:e], parent))
+            out.append(
+                Passage(first_id + len(out), doc.name, doc.title, para.number, s, e, para.text[s:e], parent, para.page)
+            )
     return out
 
 

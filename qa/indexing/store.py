@@ -93,6 +93,20 @@ class Index:
         return cached
 
     @property
+    def paragraph_pages(self) -> dict[tuple[str, int], int]:
+        """The page each paragraph of a paged document (PDF) starts on."""
+        cached = getattr(self, "_paragraph_pages", None)
+        if cached is None:
+            cached = {
+                (d["name"], i + 1): page
+                for d in self.documents
+                for i, page in enumerate(d.get("paragraph_pages") or ())
+                if page is not None
+            }
+            self._paragraph_pages = cached
+        return cached
+
+    @property
     def paragraphs(self) -> dict[tuple[str, int], str]:
         cached = getattr(self, "_paragraphs", None)
         if cached is None:

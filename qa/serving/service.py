@@ -5,8 +5,9 @@ Contract (the UI codes against this):
 - `ask(question, history=())` -> `qa.types.Answer` (same object `qa ask --json` prints).
 - `health()` -> dict: {"ok": bool, "index": str, "documents": int, "passages": int,
   "model": str, "built_at": str, "error": str | None}.
-- `documents()` -> list of dicts {"name", "title", "paragraphs", "passages", "encoding",
-  "indexed_at"} for the documents in the serving index.
+- `documents()` -> list of dicts {"name", "title", "kind", "pages", "paragraphs", "passages",
+  "encoding", "indexed_at"} for the documents in the serving index.
+- `skipped()` -> list of dicts {"path", "reason"}: files the serving index's build did not index.
 - `save_upload(name, data: bytes)` / `save_text(title, text)`: validate (decodable, non-empty,
   supported extension, size) and store under settings.data_dir; raise BadInputError otherwise,
   storing nothing. Return the stored file name.
@@ -189,6 +190,8 @@ class QAService:
             {
                 "name": d["name"],
                 "title": d["title"],
+                "kind": d.get("kind", "text"),
+                "pages": d.get("pages"),
                 "paragraphs": d["paragraphs_count"],
                 "passages": d["passages_count"],
                 "encoding": d["encoding"],
@@ -196,6 +199,10 @@ class QAService:
             }
             for d in index.documents
         ]
+
+    def skipped(self) -> list[dict]:
+        index, _ = self._current()
+        return list(index.manifest.get("skipped") or [])
 
     def ensure_index(self, progress: Progress | None = None) -> None:
         try:
@@ -239,7 +246,8 @@ class QAService:
         """The Document an upload would become, or BadInputError saying why it can't be indexed."""
         safe = _safe_name(name)
         if Path(safe).suffix.lower() not in SUFFIXES:
-            raise BadInputError(f"{name}: unsupported file type; upload .txt or .md (只支持 .txt 和 .md 文件)")
+            kinds = " ".join(SUFFIXES)
+            raise BadInputError(f"{name}: unsupported file type; upload {kinds} (只支持 {kinds} 文件)")
         if len(data) > self.settings.max_file_bytes:
             raise BadInputError(
                 f"{name}: {len(data):,} bytes is over the {self.settings.max_file_bytes:,}-byte limit (文件太大)"

@@ -1,0 +1,111 @@
+"""Plain text and Markdown: paragraphs by line or by blank-line block, Markdown headings, titles."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from qa.documents.base import make_document
+from qa.documents.encoding import decode
+from qa.types import Document, Paragraph
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# Scraped web pages carry furniture around the article: a share lead-in and a comment box.
+# Such a paragraph keeps its number (citations stay line-exact) but is not indexed.
+_BOILERPLATE = re.compile(
+    r"^(?:您好[,，]?\s*小编|小编今天|还没有评论|暂无评论|来说两句|发表评论|点击(?:关注|阅读原文)|"
+    r"责任编辑[:：]|版权(?:所有|声明)|(?:上一篇|下一篇)[:：]|扫一扫|分享到)"
+)
+
+
+def split_paragraphs(text: str) -> list[Paragraph]:
+    """Number paragraphs from 1: one per non-empty line, or one per blank-line-separated block.
+
+    Block mode is used when some block spans several lines (hard-wrapped text, Markdown);
+    otherwise every non-empty line is a paragraph, so paragraph n of the report is line n.
+    Lines inside a block are joined (no space between CJK characters, one space otherwise).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A block: a line and the non-blank lines after it; a Markdown heading always stands alone.
+    blocks = [
+        (m.start(), m.group())
+        for m in re.finditer(r"[ \t]*#{1,6}\s[^\n]*|[^\n]+(?:\n(?![ \t]*#{1,6}\s)[ \t]*[^\s][^\n]*)*", text)
+    ]
+    blocks = [(s, b) for s, b in blocks if b.strip()]
+    multiline = any("\n" in b.strip() for _, b in blocks) and re.search(r"\n[ \t]*\n", text)
+    out: list[Paragraph] = []
+    if multiline:
+        for start, block in blocks:
+            joined = join_lines(block.split("\n"))
+            if joined:
+                out.append(Paragraph(len(out) + 1, joined, start, start + len(block)))
+    else:
+        for m in re.finditer(r"[^\n]+", text):
+            line = m.group().strip()
+            if line:
+                out.append(Paragraph(len(out) + 1, line, m.start(), m.end()))
+    return out
+
+
+def join_lines(lines: list[str]) -> str:
+    """Join wrapped lines: no space at a CJK seam, one space between Latin words."""
+    parts = [ln.strip() for ln in lines if ln.strip()]
+    if not parts:
+        return ""
+    joined = parts[0]
+    for nxt in parts[1:]:
+        cjk_seam = _CJK.match(joined[-1]) or _CJK.match(nxt[0]) or joined[-1] in "，。；：！？、）」』”"
+        joined += nxt if cjk_seam else " " + nxt
+    return joined
+
+
+def is_boilerplate(text: str) -> bool:
+    """Web-page furniture rather than content (short, and opening like a share lead-in or comment box)."""
+    return len(text) < 300 and bool(_BOILERPLATE.match(text.strip()))
+
+
+def title_of(paragraphs: list[Paragraph], path: Path) -> str:
+    """A Markdown heading, a 【...】 title in the first paragraph, or the file name."""
+    for p in paragraphs[:5]:
+        m = re.match(r"#{1,6}\s+(.+)", p.text)
+        if m:
+            return m.group(1).strip().strip("#").strip()
+    if paragraphs:
+        m = re.search(r"【([^】]{2,80})】", paragraphs[0].text)
+        if m:
+            return m.group(1).strip()
+    return path.stem
+
+
+_MD_HEADING = re.compile(r"(#{1,6})\s")
+
+
+class TextReader:
+    """.txt: decoded by `decode`; paragraph n is line n, or block n in a blank-line-separated file."""
+
+    kind = "text"
+
+    def read(self, data: bytes, path: Path) -> Document:
+        text, encoding = decode(data, str(path))
+        paragraphs = self.paragraphs(text)
+        if paragraphs:  # web-page furniture is kept for numbering but not indexed, unless it is all there is
+            marked = [dataclasses.replace(p, boilerplate=is_boilerplate(p.text)) for p in paragraphs]
+            paragraphs = marked if not all(p.boilerplate for p in marked) else paragraphs
+        return make_document(data, path, self.kind, paragraphs, title_of(paragraphs, path), encoding)
+
+    def paragraphs(self, text: str) -> list[Paragraph]:
+        return split_paragraphs(text)
+
+
+class MarkdownReader(TextReader):
+    """.md: as text, and a `#` line is a heading of its level (its text keeps the #s, as written)."""
+
+    kind = "markdown"
+
+    def paragraphs(self, text: str) -> list[Paragraph]:
+        out = []
+        for p in split_paragraphs(text):
+            m = _MD_HEADING.match(p.text)
+            out.append(dataclasses.replace(p, heading=len(m.group(1))) if m else p)
+        return out

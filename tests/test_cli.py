@@ -360,6 +360,6 @@ def test_failed_rebuild_leaves_real_index_untouched(real_index, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(real_index, copy)
     before = tree_hashes(copy)
-    (tmp_path / "empty.txt").write_bytes(b"")
-    assert_one_line_error(run_qa("build", REPORT, tmp_path / "empty.txt", "--index", copy), 2, "empty.txt")
+    (tmp_path / "empty.txt").write_bytes(b"")  # the only input, so nothing can be indexed
+    assert_one_line_error(run_qa("build", tmp_path / "empty.txt", "--index", copy), 2, "empty.txt")
     assert tree_hashes(copy) == before

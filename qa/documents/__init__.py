@@ -12,6 +12,7 @@ from qa.documents import discovery
 from qa.documents.base import Reader
 from qa.documents.discovery import Skipped
 from qa.documents.encoding import decode
+from qa.documents.pdf import PdfReader
 from qa.documents.text import MarkdownReader, TextReader, is_boilerplate, split_paragraphs, title_of
 from qa.errors import BadInputError
 from qa.types import Document
@@ -19,6 +20,7 @@ from qa.types import Document
 READERS: dict[str, Reader] = {
     ".txt": TextReader(),
     ".md": MarkdownReader(),
+    ".pdf": PdfReader(),
 }
 SUFFIXES = tuple(READERS)
 MAX_FILE_BYTES = 20_000_000

@@ -178,9 +178,9 @@ def test_discover_folder_sorted_readable_files_and_lists_what_it_skips(tmp_path)
     found, skipped = discover([tmp_path])
     assert [p.name for p in found] == ["a.md", "b.txt", "d.TXT"]
     reasons = {Path(s.path).name: s.reason for s in skipped}
-    assert set(reasons) == {"c.png", ".hidden.txt", ".git"}  # a hidden folder is listed once, not walked
-    assert "unsupported file type '.png'" in reasons["c.png"] and "qa reads" in reasons["c.png"]
-    assert "hidden file" in reasons[".hidden.txt"] and "hidden folder" in reasons[".git"]
+    assert set(reasons) == {"c.png", ".hidden.txt"}  # hidden folders (.git, .backups) are tools' places
+    assert "unsupported file type '.png'" in reasons["c.png"] and ".pdf" in reasons["c.png"]
+    assert "hidden file" in reasons[".hidden.txt"]
 
 
 def test_discover_skips_a_second_file_with_the_same_name(tmp_path):

@@ -64,12 +64,14 @@ def supported(suffixes: Iterable[str]) -> str:
 
 
 def _walk(folder: Path, skipped: list[Skipped]) -> list[Path]:
-    """Files under `folder` in sorted order; a hidden file or folder is listed as skipped once."""
+    """Files under `folder` in sorted order. Hidden folders (.git, the app's own .backups) are tools' places,
+    not documents, and are not entered; a hidden file is listed as skipped."""
     out = []
     for f in sorted(folder.iterdir()):
+        if f.name.startswith(".") and f.is_dir():
+            continue
         if f.name.startswith("."):
-            what = "folder" if f.is_dir() else "file"
-            skipped.append(Skipped(str(f), f"hidden {what} (its name starts with a dot); rename it to index it"))
+            skipped.append(Skipped(str(f), "hidden file (its name starts with a dot); rename it to index it"))
         elif f.is_dir():
             out.extend(_walk(f, skipped))
         elif f.is_file():

@@ -11,7 +11,9 @@ from pathlib import Path
 from qa.documents import discovery
 from qa.documents.base import Reader
 from qa.documents.discovery import Skipped
+from qa.documents.docx import DocxReader
 from qa.documents.encoding import decode
+from qa.documents.html import HtmlReader
 from qa.documents.pdf import PdfReader
 from qa.documents.text import MarkdownReader, TextReader, is_boilerplate, split_paragraphs, title_of
 from qa.errors import BadInputError
@@ -21,6 +23,9 @@ READERS: dict[str, Reader] = {
     ".txt": TextReader(),
     ".md": MarkdownReader(),
     ".pdf": PdfReader(),
+    ".docx": DocxReader(),
+    ".html": HtmlReader(),
+    ".htm": HtmlReader(),
 }
 SUFFIXES = tuple(READERS)
 MAX_FILE_BYTES = 20_000_000

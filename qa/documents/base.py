@@ -61,6 +61,32 @@ def make_document(
     )
 
 
+CELL_SEPARATOR = " | "
+
+
+def table_rows(rows: list[list[str]]) -> list[str]:
+    """A table as one paragraph per row, cells joined by " | ".
+
+    In a table of three or more columns each cell after the first is prefixed by its column's
+    header ("西湖区 | 完成投资（亿元）：21.3"), so a row found on its own still says what its
+    numbers are; two-column tables are label | value already.
+    """
+    rows = [[" ".join(c.split()) for c in row] for row in rows]
+    rows = [row for row in rows if any(row)]
+    if not rows:
+        return []
+    header = rows[0]
+    labelled = len(header) >= 3 and all(header) and len(rows) > 1
+    out = [CELL_SEPARATOR.join(c for c in header if c)]
+    for row in rows[1:]:
+        if labelled and len(row) == len(header):
+            cells = [row[0], *(f"{h}：{c}" for h, c in zip(header[1:], row[1:]) if c)]
+        else:
+            cells = row
+        out.append(CELL_SEPARATOR.join(c for c in cells if c))
+    return out
+
+
 def number(texts: list[tuple[str, int | None, int]]) -> list[Paragraph]:
     """Paragraphs from (text, page, heading) in reading order; offsets index the texts joined by newlines."""
     out, pos = [], 0

@@ -41,7 +41,10 @@ def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list
                 found.append(f)
             else:
                 skipped.append(
-                    Skipped(str(f), f"unsupported file type {f.suffix or '(none)'!r}; {supported(suffixes)}")
+                    Skipped(
+                        str(f),
+                        f"unsupported file type {f.suffix or '(none)'!r}; {supported(suffixes, f.suffix.lower())}",
+                    )
                 )
     files, seen = [], {}
     for f in found:
@@ -59,8 +62,20 @@ def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list
     return files, skipped
 
 
-def supported(suffixes: Iterable[str]) -> str:
-    return "qa reads " + ", ".join(sorted(set(suffixes)))
+# Formats people have that qa does not read, and what to do about them.
+CONVERT = {
+    ".doc": "save it as .docx in Word or WPS",
+    ".wps": "save it as .docx in WPS",
+    ".rtf": "save it as .docx",
+    ".odt": "save it as .docx",
+    ".mhtml": "save the page as 'Webpage, HTML only' (.html)",
+    ".mht": "save the page as 'Webpage, HTML only' (.html)",
+}
+
+
+def supported(suffixes: Iterable[str], suffix: str = "") -> str:
+    hint = f"{CONVERT[suffix]}; " if suffix in CONVERT else ""
+    return hint + "qa reads " + ", ".join(sorted(set(suffixes)))
 
 
 def _walk(folder: Path, skipped: list[Skipped]) -> list[Path]:

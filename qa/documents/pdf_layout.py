@@ -15,6 +15,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
+from qa.documents.base import table_rows
 from qa.documents.text import join_lines
 
 
@@ -107,7 +108,10 @@ def lines(glyphs, height: float, page: int) -> list[Line]:
         if cur is not None:
             same_row = abs(mid - (cur.top + cur.bottom) / 2) < 0.5 * max(size, cur.size, 1)
             if same_row and x0 > cur.x1 - 0.5 * max(size, 1):
-                if x0 - cur.x1 > 0.5 * size and not cur.text.endswith(" ") and not text.startswith(" "):
+                gap = x0 - cur.x1
+                if gap > CELL_GAP * size:
+                    cur.text += "\t"  # a gap wider than any word space: a table cell boundary
+                elif gap > 0.5 * size and not cur.text.endswith(" ") and not text.startswith(" "):
                     cur.text += " "
                 cur.text += text
                 cur.x1, cur.top, cur.bottom = max(cur.x1, x1), min(cur.top, top), max(cur.bottom, bottom)
@@ -118,7 +122,7 @@ def lines(glyphs, height: float, page: int) -> list[Line]:
     if cur is not None:
         out.append(cur)
     for ln in out:
-        ln.text = re.sub(r"\s+", " ", ln.text).strip()
+        ln.text = re.sub(r" *\t[\t ]*", "\t", re.sub(r"[^\S\t]+", " ", ln.text)).strip()
     return [ln for ln in out if ln.text]
 
 
@@ -136,6 +140,9 @@ HEADING = 1.05
 # the next line (避头尾), so less would split paragraphs; an ending closer than this is caught
 # by the next paragraph's first-line indent.
 SHORT = 2.5
+
+
+CELL_GAP = 1.2  # ems of empty space between glyphs that separate table cells
 
 
 def _key(text: str) -> str:
@@ -183,10 +190,11 @@ def paragraphs(pages: list[list[Line]]) -> list[Block]:
     columns = {ln_id: col for page in pages for ln_id, col in _columns(page, width).items()}
     leading = _leading(pages, body_size)
 
+    rows = _tables(body)
     blocks: list[list[Line]] = []
     prev: Line | None = None
     for ln in body:
-        if prev is None or _breaks(prev, ln, columns, leading):
+        if prev is None or id(ln) in rows or id(prev) in rows or _breaks(prev, ln, columns, leading):
             blocks.append([ln])
         else:
             blocks[-1].append(ln)
@@ -194,7 +202,25 @@ def paragraphs(pages: list[list[Line]]) -> list[Block]:
     out = []
     for block in blocks:
         size = round(block[0].size * 2) / 2
-        out.append(Block(_join(block), block[0].page, level.get(size, 0)))
+        text = rows.get(id(block[0])) or _join(block)
+        out.append(Block(text, block[0].page, 0 if id(block[0]) in rows else level.get(size, 0)))
+    return out
+
+
+def _tables(body: list[Line]) -> dict[int, str]:
+    """Row text for each line of a table: two or more consecutive lines of one page with the same
+    number (three or more) of cells, the first of them its header (base.table_rows)."""
+    out: dict[int, str] = {}
+    run: list[Line] = []
+    for ln in [*body, None]:
+        width = len(ln.text.split("\t")) if ln is not None else 0
+        if run and (ln is None or ln.page != run[0].page or width != len(run[0].text.split("\t"))):
+            if len(run) >= 2:
+                for line, text in zip(run, table_rows([r.text.split("\t") for r in run])):
+                    out[id(line)] = text
+            run = []
+        if ln is not None and width >= 3:
+            run.append(ln)
     return out
 
 
@@ -203,7 +229,7 @@ def _join(block: list[Line]) -> str:
     for i in range(len(parts) - 1):  # an English word hyphenated at a line end
         if re.search(r"[A-Za-z]-$", parts[i]) and re.match(r"[a-z]", parts[i + 1]):
             parts[i] = parts[i][:-1] + "\0"
-    return join_lines(parts).replace("\0 ", "").replace("\0", "")
+    return join_lines([p.replace("\t", " ") for p in parts]).replace("\0 ", "").replace("\0", "")
 
 
 def _columns(page: list[Line], width: float) -> dict[int, tuple[float, float]]:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from qa.documents import SUFFIXES
 from qa.errors import BadInputError, QAError
 from qa.serving import render as ui
 
@@ -98,7 +99,15 @@ class DocsHandlers:
     Every action checks the admin token first (when QA_TOKEN is set) and reads uploads only
     from `upload_root` (Gradio's upload folder): a client can name any path in a file reference."""
 
-    HEADERS = ["文件 / File", "标题 / Title", "段落 / Paras", "片段 / Chunks", "索引时间 / Indexed"]
+    HEADERS = [
+        "文件 / File",
+        "标题 / Title",
+        "类型 / Type",
+        "页数 / Pages",
+        "段落 / Paras",
+        "片段 / Chunks",
+        "索引时间 / Indexed",
+    ]
 
     def __init__(self, service, upload_root: Path | None = None):
         self.service = service
@@ -122,17 +131,29 @@ class DocsHandlers:
         return (status, *self._skip3(), *self._skip3()) if with_inputs else (status, *self._skip3())
 
     def table(self) -> list[list]:
-        """Return the Documents table rows for the serving index."""
-        return [
+        """Return the Documents table rows for the serving index, then a row per file its build did not index."""
+        rows = [
             [
                 d.get("name", ""),
                 d.get("title", ""),
+                ui.kind_label(d.get("kind")),
+                d.get("pages") or "—",
                 d.get("paragraphs", 0),
                 d.get("passages", 0),
                 ui.local_time(d.get("indexed_at")),
             ]
             for d in self.service.documents()
         ]
+        for s in self._skipped():
+            rows.append([Path(s["path"]).name, f"未索引 / not indexed: {s['reason']}", "—", "—", 0, 0, ""])
+        return rows
+
+    def _skipped(self) -> list[dict]:
+        """Files the serving index's build did not index (none when there is no index)."""
+        try:
+            return self.service.skipped()
+        except QAError:
+            return []
 
     def refresh(self):
         """Return (table, health line, remove dropdown) for the current index."""
@@ -150,9 +171,15 @@ class DocsHandlers:
         start = time.monotonic()
         self.service.rebuild(progress=lambda f, msg="": progress(float(f), desc=str(msg or "")))
         h = self.service.health()
+        skipped = self._skipped()
+        note = ""
+        if skipped:
+            listed = "；".join(f"{Path(s['path']).name}：{s['reason']}" for s in skipped[:5])
+            more = f" 等 {len(skipped)} 个" if len(skipped) > 5 else ""
+            note = f" 未索引 / Not indexed{more}：{listed}"
         return (
             f"索引已重建：{h.get('documents', 0)} 个文档，{h.get('passages', 0)} 个片段，"
-            f"用时 {time.monotonic() - start:.1f} 秒。/ Index rebuilt."
+            f"用时 {time.monotonic() - start:.1f} 秒。/ Index rebuilt.{note}"
         )
 
     def add(self, files, title, text, mode, progress, token="", authorization=None):
@@ -170,7 +197,7 @@ class DocsHandlers:
             msg = (
                 "粘贴的文本是空的 / the pasted text is empty"
                 if title
-                else "请先上传文件或粘贴文本 / nothing to add: upload a .txt/.md file or paste text"
+                else "请先上传文件或粘贴文本 / nothing to add: upload a file or paste text"
             )
             return (ui.status_html(msg, ok=False), *keep, *self._skip3())
         journal: list = []
@@ -311,7 +338,7 @@ def build_blocks(service):
                             interactive=False,
                             wrap=True,
                             max_height=320,
-                            column_widths=["28%", "34%", "10%", "10%", "18%"],
+                            column_widths=["22%", "28%", "9%", "8%", "8%", "8%", "17%"],
                             label="已索引的文档 / Indexed documents",
                             elem_id="doc-table",
                         )
@@ -330,7 +357,8 @@ def build_blocks(service):
                         rebuild = gr.Button("重建索引 / Rebuild index", elem_id="rebuild")
                     with gr.Column(scale=2, min_width=300):
                         files = gr.File(
-                            label="上传文件 / Upload files (.txt, .md)",
+                            label=f"上传文件 / Upload files ({' '.join(SUFFIXES)})",
+                            file_types=list(SUFFIXES),
                             file_count="multiple",
                             height=120,
                             elem_id="upload",

@@ -185,6 +185,9 @@ def citation_html(citation: dict, turn: int, found: bool) -> str:
     doc = html.escape(str(citation.get("doc", "")))
     title = html.escape(str(citation.get("title") or ""))
     para = int(citation.get("paragraph", 0))
+    page = citation.get("page")
+    where = f"第 {int(page)} 页 · 第 {para} 段" if page else f"第 {para} 段"
+    page_attr = f' data-page="{int(page)}"' if page else ""
     score = float(citation.get("score", 0.0))
     label = f"[{n}]" if found else f"参考 {n}"
     source = f"{title} · {doc}" if title and title != doc else doc
@@ -196,8 +199,8 @@ def citation_html(citation: dict, turn: int, found: bool) -> str:
     )
     return (
         f'<article class="cite{"" if found else " cite-nearest"}" id="{cite_id(turn, n)}" '
-        f'data-n="{n}" data-doc="{doc}" data-paragraph="{para}">'
-        f'<header><span class="cite-n">{label}</span><span class="cite-para">第 {para} 段</span>{expand}'
+        f'data-n="{n}" data-doc="{doc}" data-paragraph="{para}"{page_attr}>'
+        f'<header><span class="cite-n">{label}</span><span class="cite-para">{where}</span>{expand}'
         f'<span class="cite-score" title="相关度 / relevance score">相关度 {score:.2f}</span></header>'
         f'<div class="cite-source">{source}</div>'
         f'<p class="cite-text">{body}</p></article>'
@@ -233,6 +236,14 @@ def panel_html(turns: list[dict]) -> str:
         return f'<div class="cites-panel">{EMPTY_PANEL}</div>'
     blocks = [turn_html(a, i + 1, latest=(i == len(turns) - 1)) for i, a in reversed(list(enumerate(turns)))]
     return f'<div class="cites-panel" data-turns="{len(turns)}">{"".join(blocks)}</div>'
+
+
+KINDS = {"text": "文本 text", "markdown": "Markdown", "pdf": "PDF", "word": "Word", "html": "网页 web"}
+
+
+def kind_label(kind) -> str:
+    """How the Documents table names a reader's kind."""
+    return KINDS.get(str(kind or "text"), str(kind))
 
 
 def status_html(message: str, ok: bool | None) -> str:

@@ -280,7 +280,7 @@ class QAService:
         if not (text or "").strip():
             raise BadInputError("the pasted text is empty; paste some text (粘贴的文本为空)")
         name = _safe_name((title or "").strip() or "pasted")
-        if Path(name).suffix.lower() not in SUFFIXES:
+        if Path(name).suffix.lower() not in (".txt", ".md"):  # pasted text is text, whatever its title says
             name += ".txt"
         return self.save_upload(name, text.encode("utf-8"), journal)
 

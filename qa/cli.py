@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa.errors import QAError
+from qa.errors import BadInputError, QAError
 
 EPILOG = """\
 examples:
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=getattr(args, "data", None),
             build_wait=getattr(args, "wait", None),
         )
+        _check_text_arguments(args)
         return COMMANDS[args.command](args, settings)
     except QAError as e:
         print(f"qa: error: {e}", file=sys.stderr)
@@ -148,6 +149,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted; the previous index is untouched", file=sys.stderr)
         return 130
+
+
+def _check_text_arguments(args) -> None:
+    """Arguments that are not valid UTF-8 reach Python as lone surrogates; name them instead of failing later."""
+    for what, value in (
+        ("question", getattr(args, "question", None)),
+        *(("--history", h) for h in args.__dict__.get("history") or ()),
+    ):
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                byte = value[e.start]
+                raise BadInputError(
+                    f"the {what} argument is not valid UTF-8 (byte 0x{ord(byte) - 0xDC00:02x} at position {e.start}); "
+                    "check your terminal's encoding (e.g. LANG=zh_CN.UTF-8) and type it again"
+                ) from None
 
 
 def cmd_build(args, settings) -> int:
@@ -210,8 +228,14 @@ def cmd_eval(args, settings) -> int:
     from qa.evaluate import evaluate, format_report, read_questions
     from qa.serving.service import QAService
 
-    questions = read_questions(args.file)
+    problems: list[str] = []
+    questions = read_questions(args.file, problems)
+    for problem in problems:
+        print(f"qa: warning: {problem}", file=sys.stderr)
     report = evaluate(QAService(settings), questions, details=args.details, progress=not args.json)
+    report["bad_rows"] = problems
+    for skipped in report["skipped"]:
+        print(f"qa: warning: {args.file}: {skipped}; skipped", file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
     return 0
 

@@ -14,26 +14,51 @@ RANKED_KEPT = 10
 LIST_DEPTH = 8  # every item of a list question should be within this many paragraphs
 
 
-def read_questions(path: Path) -> list[dict]:
-    """Parse an eval file, saying which line is wrong and why."""
-    if not Path(path).exists():
+def read_questions(path: Path, problems: list[str] | None = None) -> list[dict]:
+    """Parse an eval file; a bad line is skipped and described in `problems` (or on stderr), not fatal.
+
+    Raises BadInputError only when the file is missing or holds no usable question."""
+    if not Path(path).is_file():
         raise BadInputError(f"{path}: no such file")
+    found: list[str] = [] if problems is None else problems
     out = []
-    for no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    for no, raw in enumerate(Path(path).read_bytes().splitlines(), 1):
+        if not raw.strip():
             continue
-        try:
-            q = json.loads(line)
-        except ValueError as e:
-            raise BadInputError(f"{path}:{no}: not valid JSON ({e})") from None
-        if not isinstance(q, dict) or not isinstance(q.get("question"), str) or not isinstance(q.get("gold"), list):
-            raise BadInputError(
-                f'{path}:{no}: each line needs "question" (string) and "gold" (list of paragraph numbers)'
-            )
-        out.append(q)
+        q, why = _parse_row(raw)
+        if why:
+            found.append(f"{path}:{no}: {why}; skipped")
+        else:
+            out.append(dict(q, _line=no))
+    if problems is None:
+        for problem in found:
+            print(f"warning: {problem}", file=sys.stderr)
     if not out:
-        raise BadInputError(f"{path}: no questions in the file")
+        detail = f" ({found[0]})" if found else ""
+        raise BadInputError(f"{path}: no usable questions in the file{detail}")
     return out
+
+
+def _parse_row(raw: bytes) -> tuple[dict | None, str | None]:
+    """One line of an eval file -> (question, None) or (None, what is wrong with it)."""
+    try:
+        q = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return None, f"not valid UTF-8 (byte {e.start})"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    except ValueError as e:
+        return None, f"not valid JSON ({e})"
+    if not isinstance(q, dict) or not isinstance(q.get("question"), str) or not isinstance(q.get("gold"), list):
+        return None, 'each line needs "question" (string) and "gold" (list of paragraph numbers)'
+    if not all(isinstance(g, int) and not isinstance(g, bool) for g in q["gold"]):
+        return None, '"gold" must list paragraph numbers (integers)'
+    if "file" in q and q["file"] is not None and not isinstance(q["file"], str):
+        return None, '"file" must be a file name (string)'
+    history = q.get("history")
+    if history is not None and (not isinstance(history, list) or not all(isinstance(h, str) for h in history)):
+        return None, '"history" must be a list of earlier questions (strings)'
+    return q, None
 
 
 def _is_gold(q: dict, doc: str, paragraph: int) -> bool:
@@ -66,12 +91,16 @@ def judge(q: dict, answer, ranked: list[tuple[str, int, float]]) -> dict:
 
 def evaluate(service, questions: list[dict], details: Path | None = None, progress: bool = True) -> dict:
     """Run every question through retrieval and answering; return the metrics (and write details)."""
-    rows, latencies = [], []
+    rows, latencies, skipped = [], [], []
     out = open(details, "w", encoding="utf-8") if details else None
     try:
         for i, q in enumerate(questions, 1):
             t0 = time.perf_counter()
-            r, found = service.retrieve(q["question"], q.get("history") or [])
+            try:
+                r, found = service.retrieve(q["question"], q.get("history") or [])
+            except BadInputError as err:  # e.g. a question of only invisible characters
+                skipped.append(f"line {q.get('_line', i)}: {err}")
+                continue
             answer = service.compose(r, found)
             latencies.append(time.perf_counter() - t0)
             ranked = [(h.doc, h.paragraph, h.score) for h in r.hits]
@@ -91,8 +120,11 @@ def evaluate(service, questions: list[dict], details: Path | None = None, progre
             out.close()
     if progress:
         print(file=sys.stderr)
+    if not rows:
+        raise BadInputError(f"no question could be asked ({skipped[0] if skipped else 'none given'})")
     report = metrics(rows)
     report["latency_ms_median"] = round(1000 * statistics.median(latencies), 1)
+    report["skipped"] = skipped
     return report
 
 
@@ -167,6 +199,8 @@ def format_report(m: dict) -> str:
             f"{f['followup_recall@5']:.3f} vs {f['full_recall@5']:.3f}"
         )
     lines.append(f"median latency per question: {m.get('latency_ms_median', 0):.1f} ms")
+    if m.get("skipped"):
+        lines.append(f"questions skipped: {len(m['skipped'])} (" + "; ".join(m["skipped"][:3]) + ")")
     lines.append("")
     lines.append(f"{'type':<14}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'declined':>10}")
     for t, s in m.get("by_type", {}).items():

@@ -210,12 +210,12 @@ def test_in_process_ask_returns_the_answer_json_and_passes_history(client_for):
     assert body["citations"][0]["paragraph"] == 3 and body["citations"][0]["spans"] == [[0, 3]]
 
 
-def test_in_process_service_errors_become_400_with_the_message(client_for):
+def test_in_process_client_errors_are_400_and_server_state_503(client_for):
     client = client_for(StubService())
     r = client.post("/api/ask", json={"question": "长" * 200})
     assert r.status_code == 400 and r.json() == {"error": "the question is over the 100 limit"}
     r = client_for(StubService(broken=True)).post("/api/ask", json={"question": "问？"})
-    assert r.status_code == 400 and "qa build" in r.json()["error"]
+    assert r.status_code == 503 and "qa build" in r.json()["error"]
 
 
 def test_in_process_healthz_is_503_without_an_index(client_for):

@@ -220,12 +220,16 @@ def test_eval_bad_files(cli, tmp_path, fake_index):
     done = cli("eval", tmp_path / "nope.jsonl", "--index", fake_index)
     assert_one_line_error(done, 2, "nope.jsonl", "no such file")
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"question": "谁?", "gold": [1]}\n{"question": 3}\n', encoding="utf-8")
-    assert_one_line_error(cli("eval", bad, "--index", fake_index), 2, "bad.jsonl:2", '"question"')
-    bad.write_text('{"question": "谁?", "gold": [1]}\nnot json\n', encoding="utf-8")
-    assert_one_line_error(cli("eval", bad, "--index", fake_index), 2, "bad.jsonl:2", "not valid JSON")
+    bad.write_text(
+        '{"question": 3}\n', encoding="utf-8"
+    )  # no usable row at all (bad rows among good ones: test_bad_input)
+    assert_one_line_error(
+        cli("eval", bad, "--index", fake_index), 2, "bad.jsonl:1", '"question"', "no usable questions"
+    )
+    bad.write_text("not json\n", encoding="utf-8")
+    assert_one_line_error(cli("eval", bad, "--index", fake_index), 2, "bad.jsonl:1", "not valid JSON")
     bad.write_text("\n\n", encoding="utf-8")
-    assert_one_line_error(cli("eval", bad, "--index", fake_index), 2, "no questions")
+    assert_one_line_error(cli("eval", bad, "--index", fake_index), 2, "no usable questions")
 
 
 def test_eval_index_missing(cli, tmp_path):

@@ -175,6 +175,12 @@ def _list_sentences(r: Retrieval, asked: _Asked, index: Index) -> list[tuple[int
     return chosen
 
 
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    """The span without the whitespace at its ends (a sentence keeps the spaces after it)."""
+    piece = text[s:e]
+    return s + len(piece) - len(piece.lstrip()), e - len(piece) + len(piece.rstrip())
+
+
 def _cite(chosen: list[tuple[int, float]], index: Index, r: Retrieval) -> tuple[list[Citation], dict]:
     """One citation per paragraph, numbered by first use, highlighting the chosen sentences in it."""
     score_of = {(h.doc, h.paragraph): h.score for h in r.hits}
@@ -192,14 +198,14 @@ def _cite(chosen: list[tuple[int, float]], index: Index, r: Retrieval) -> tuple[
     citations = []
     for key in order:
         text = index.paragraphs[key]
-        ordered = sorted(spans[key])
+        ordered = [_trim(text, s, e) for s, e in sorted(spans[key])]
         citations.append(
             Citation(
                 n=marker[key],
                 doc=key[0],
                 paragraph=key[1],
                 text=text,
-                highlights=tuple(text[s:e].strip() for s, e in ordered),
+                highlights=tuple(text[s:e] for s, e in ordered),  # a span is exactly its highlight
                 spans=tuple(ordered),
                 score=float(score_of.get(key, 0.0)),
                 title=titles.get(key[0], ""),

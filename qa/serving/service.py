@@ -38,6 +38,7 @@ from qa.config import Settings
 from qa.documents import SUFFIXES, parse_document
 from qa.errors import BadInputError, IndexBusyError, IndexMissingError, QAError
 from qa.indexing import versions
+from qa.inputs import clean_history, clean_question
 from qa.types import Answer
 
 Progress = Callable[[float, str], None]
@@ -120,23 +121,21 @@ class QAService:
 
     # -- questions -----------------------------------------------------------------------
     def check_question(self, question: str) -> str:
-        q = (question or "").strip()
-        if not q:
-            raise BadInputError("the question is empty; type a question (问题为空，请输入问题)")
-        if len(q) > self.settings.max_question_chars:
-            raise BadInputError(
-                f"the question is {len(q)} characters, over the {self.settings.max_question_chars} limit; "
-                "ask something shorter (问题太长，请缩短)"
-            )
-        return q
+        """The normalized question (invisible characters removed), or BadInputError saying what is wrong."""
+        return clean_question(question, self.settings.max_question_chars)
+
+    def check_history(self, history: Sequence[str]) -> list[str]:
+        """The latest settings.max_history earlier questions, normalized."""
+        return clean_history(history, self.settings.max_history, self.settings.max_question_chars)
 
     def retrieve(self, question: str, history: Sequence[str] = ()):
         """Ranked paragraphs and the decision, before an answer is written: (Retrieval, found).
 
         The confidence behind `found` is in `retrieval.signals["confidence"]`."""
         q = self.check_question(question)
+        history = self.check_history(history)
         _, retriever = self._current()
-        r = retriever.search(q, [h for h in history if isinstance(h, str)])
+        r = retriever.search(q, history)
         conf = abstain.confidence(r.signals)
         r.signals["confidence"] = conf
         return r, conf >= abstain.threshold()

@@ -66,6 +66,9 @@ class Settings:
     # "Authorization: Bearer ..." for API clients). `qa serve` on a non-loopback address
     # refuses to start without it unless --insecure.
     token: str = dataclasses.field(default="", repr=False)
+    # Concurrent questions share one forward pass of the model (qa/serving/batcher.py); 0 sends
+    # them one at a time (the bench/load.py comparison).
+    batch_queries: bool = True
     # Conversation turns the service looks at (the latest ones); an API request with more is refused.
     max_history: int = 20
 

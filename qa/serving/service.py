@@ -3,8 +3,13 @@
 Contract (the UI codes against this):
 - `QAService(settings)` is cheap; the model and index load on first use, once per process.
 - `ask(question, history=())` -> `qa.types.Answer` (same object `qa ask --json` prints).
-- `health()` -> dict: {"ok": bool, "index": str, "documents": int, "passages": int,
-  "model": str, "built_at": str, "error": str | None}.
+- `ask` and `retrieve` normalize the question and history first (qa/inputs.py): invisible
+  characters removed, empty or invalid text refused with BadInputError.
+- The service answers from the version the index folder's CURRENT names: it checks the pointer
+  on every question and loads a version another process published (the old one serves meanwhile).
+- `health()` -> dict: {"ok": bool, "index": str, "version": str | None (the version served),
+  "documents": int, "passages": int, "model": str, "built_at": str, "error": str | None (also set
+  when a newer version on disk failed to load and the served one is older)}.
 - `documents()` -> list of dicts {"name", "title", "kind", "pages", "paragraphs", "passages",
   "encoding", "indexed_at"} for the documents in the serving index.
 - `skipped()` -> list of dicts {"path", "reason"}: files the serving index's build did not index.
@@ -12,9 +17,9 @@ Contract (the UI codes against this):
   supported extension, size) and store under settings.data_dir; raise BadInputError otherwise,
   storing nothing. Return the stored file name.
 - `remove_document(name)`: move it from settings.data_dir to a backup (the index changes on rebuild).
-- `rebuild(progress=None, rollback=())`: build a new index from settings.data_dir in the
-  background-safe way (temp folder + rename), then swap it in; `ask` keeps answering from the
-  old index until the swap. `progress(fraction: float, message: str)` is called along the way.
+- `rebuild(progress=None, rollback=())`: build a new version from settings.data_dir (only new
+  or changed paragraphs are embedded; the build lock is shared with `qa build` in other
+  processes), then serve it; `ask` keeps answering from the old version until then. `progress(fraction: float, message: str)` is called along the way.
   On failure the old index keeps serving and the `rollback` files (saved for this rebuild) are
   deleted. `clear_documents()` / `restore_documents(moved)` move the corpus aside and back for
   "replace the corpus". Overwritten, removed and replaced documents are kept in
@@ -39,6 +44,7 @@ from qa.documents import SUFFIXES, parse_document
 from qa.errors import BadInputError, IndexBusyError, IndexMissingError, QAError
 from qa.indexing import versions
 from qa.inputs import clean_history, clean_question
+from qa.serving.batcher import QueryBatcher
 from qa.types import Answer
 
 Progress = Callable[[float, str], None]
@@ -60,10 +66,12 @@ class QAService:
     # -- loading -------------------------------------------------------------------------
     @property
     def embedder(self):
+        """The model, behind a micro-batcher so concurrent questions share forward passes (QA_BATCH_QUERIES)."""
         if self._embedder is None:
             from qa.embedding import SentenceTransformerEmbedder
 
-            self._embedder = SentenceTransformerEmbedder(self.settings.model, self.settings.cache_dir)
+            model = SentenceTransformerEmbedder(self.settings.model, self.settings.cache_dir)
+            self._embedder = QueryBatcher(model) if self.settings.batch_queries else model
         return self._embedder
 
     def _current(self):
@@ -231,6 +239,7 @@ class QAService:
             raise
         finally:
             self._build_lock.release()
+            release_memory()
 
     # -- the corpus ----------------------------------------------------------------------
     # Nothing here deletes the only copy of a document: a file that is overwritten, removed or
@@ -322,6 +331,22 @@ class QAService:
         for folder in {f.parent for f in moved}:
             if not any(folder.iterdir()):
                 folder.rmdir()
+
+
+def release_memory() -> None:
+    """Give the memory a build used back to the system.
+
+    A build allocates and frees a lot (the previous version loaded for reuse, batches of
+    activations, the new index's files); glibc keeps freed heap pages in its arenas, so without
+    this a server's RSS grows by hundreds of MB with each rebuild and never comes back."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
 
 
 def _safe_name(name: str) -> str:

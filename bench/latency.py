@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.config import from_env  # noqa: E402
 from qa.evaluate import read_questions  # noqa: E402
+from qa.indexing.store import read_manifest  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         # 1. End to end through the CLI, model cache as it is (warm if `qa build` ran before).
         log("cli: qa build (model cache as is) ...")
         r = run_cli(["build", str(args.data), "--index", str(tmp / "cli-index")])
-        manifest = json.loads((tmp / "cli-index" / "manifest.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(tmp / "cli-index")
         out["cli_build_s"] = r["seconds"]
         out["cli_build_manifest_build_seconds"] = manifest.get("build_seconds")
         out["counts"] = manifest["counts"]

@@ -260,3 +260,35 @@ def test_two_concurrent_builds_both_publish_one_after_the_other(tmp_path):
     later = versions.current_version(settings.index_dir)
     earlier = published[later]
     assert earlier in published and published[earlier] == first.version
+
+
+def test_readers_racing_publications_always_get_a_whole_version(tmp_path):
+    """Loads in a loop while builds publish (and collect old versions): never an error, never a mix."""
+    import threading
+
+    settings = _setup(tmp_path)
+    _build(settings)
+    stop, errors, seen = threading.Event(), [], set()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                ix = store.load(settings.index_dir)
+                names = {d["name"] for d in ix.documents}
+                assert {p.doc for p in ix.passages} <= names
+                seen.add(ix.version)
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(5):
+            (settings.data_dir / f"extra{i}.txt").write_text(f"第{i}份附加文件的内容。\n", encoding="utf-8")
+            _build(settings)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert errors == [] and len(seen) >= 3

@@ -294,3 +294,5 @@ def test_a_garbled_pointer_is_named(fake_build, content):
     (settings.index_dir / versions.POINTER).write_bytes(content)
     with pytest.raises(IndexCorruptError, match="CURRENT.*qa build"):
         store.load(settings.index_dir)
+    _, rebuilt, emb = fake_build()  # what the message says to run repairs it
+    assert store.load(settings.index_dir, model=emb.name).version == rebuilt.version

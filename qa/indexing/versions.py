@@ -126,7 +126,10 @@ def seal(stage: Path, names: list[str]) -> None:
 def publish(folder: Path, stage: Path, version: str) -> str | None:
     """Make the sealed `stage` the current version; return the version it replaced (or None)."""
     folder = Path(folder)
-    previous = current_version(folder)
+    try:
+        previous = current_version(folder)
+    except IndexCorruptError:
+        previous = None  # a garbled pointer is what this build repairs
     final = version_dir(folder, version)
     os.rename(stage, final)
     checkpoint("version folder renamed into place")

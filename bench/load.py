@@ -140,9 +140,11 @@ def run_load(server: Server, qs: list[dict], clients: int, seconds: float, rebui
     import httpx
 
     latencies: list[float] = []
+    slowest: list[tuple[float, float, str]] = []  # (latency, start offset, question)
     errors: list[str] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    deadline = start + seconds
     peak_rss = [rss_mb(server.proc.pid)]
 
     def client(k: int) -> None:
@@ -157,8 +159,11 @@ def run_load(server: Server, qs: list[dict], clients: int, seconds: float, rebui
                     ok, why = r.status_code == 200, f"HTTP {r.status_code}: {r.text[:200]}"
                 except httpx.HTTPError as e:
                     ok, why = False, f"{type(e).__name__}: {e}"
+                took = time.perf_counter() - t0
                 with lock:
-                    (latencies.append(time.perf_counter() - t0) if ok else errors.append(why))
+                    (latencies.append(took) if ok else errors.append(why))
+                    if ok and took > 2.0:
+                        slowest.append((round(took, 1), round(time.monotonic() - start - took, 1), q["question"][:30]))
 
     def sampler() -> None:
         while time.monotonic() < deadline:
@@ -192,6 +197,7 @@ def run_load(server: Server, qs: list[dict], clients: int, seconds: float, rebui
         "p95_ms": round(1000 * percentile(latencies, 95), 1),
         "max_ms": round(1000 * max(latencies), 1) if latencies else None,
         "mean_ms": round(1000 * statistics.mean(latencies), 1) if latencies else None,
+        "slowest": sorted(slowest, reverse=True)[:5],
         "errors": len(errors),
         "error_samples": errors[:5],
         "rebuild": rebuild,
@@ -261,6 +267,8 @@ def main() -> None:
         f"{r['clients']} clients, {r['seconds']} s: {r['requests']} requests served ({r['throughput_per_s']}/s), "
         f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms, errors {r['errors']}"
     )
+    for took, at, q in r["slowest"][:3]:
+        print(f"  slow: {took} s, sent at {at} s: {q}")
     if r["error_samples"]:
         print("  errors: " + " | ".join(r["error_samples"]))
     if r["rebuild"]:

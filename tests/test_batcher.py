@@ -92,3 +92,36 @@ def test_max_batch_is_respected():
     assert max(batcher.batches) <= 4 and sum(batcher.batches) == 12
     with pytest.raises(ValueError):
         QueryBatcher(SlowModel(), max_batch=0)
+
+
+def test_under_steady_load_no_caller_waits_for_the_load_to_end():
+    """A leader hands over once its own query is done; it used to serve everyone until the queue emptied,
+    so under steady load its own client waited for the load to end (a 60 s request in bench/load.py)."""
+    feeding = threading.Event()
+    stop = threading.Event()
+
+    class Model(SlowModel):
+        def embed_batch(self, texts, kind):
+            feeding.set()  # from the first pass on, new questions keep arriving
+            return super().embed_batch(texts, kind)
+
+    batcher = QueryBatcher(Model())
+
+    def feeder():
+        feeding.wait(10)
+        n = 0
+        while not stop.is_set():
+            threading.Thread(target=batcher.embed_batch, args=([f"后来的问题{n}"], "query")).start()
+            n += 1
+            time.sleep(0.01)
+
+    threading.Thread(target=feeder).start()
+    threading.Timer(2.0, stop.set).start()  # the load ends after 2 s
+    try:
+        t0 = time.perf_counter()
+        batcher.embed_batch(["第一个问题"], "query")
+        took = time.perf_counter() - t0
+    finally:
+        time.sleep(0.3)
+        stop.set()
+    assert took < 0.5, took  # a pass takes 0.05 s; the old leader returned only when the load ended

@@ -63,16 +63,19 @@ class QueryBatcher:
                 return self._result(mine)
             self._leading = True
         try:
-            self._lead()
+            self._lead(mine)
         finally:
             with self._cond:
                 self._leading = False
                 self._cond.notify_all()
         return self._result(mine)
 
-    def _lead(self) -> None:
-        """Run batches until nobody is waiting."""
-        while True:
+    def _lead(self, mine: _Request) -> None:
+        """Run batches until this caller's own request is done, then hand over.
+
+        A leader that kept going while others were waiting would never return under steady load
+        (its own answer ready, its client starved); the next waiting caller leads instead."""
+        while not mine.done:
             with self._cond:
                 if not self._waiting:
                     return

@@ -169,7 +169,7 @@ def _check_text_arguments(args) -> None:
 
 
 def cmd_build(args, settings) -> int:
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.embedding import make_embedder
     from qa.indexing import builder as indexer
 
     paths = args.paths or [settings.data_dir]
@@ -177,7 +177,7 @@ def cmd_build(args, settings) -> int:
     # The lock first: a build that waited for another one reads the files as they are after it.
     with indexer.lock(settings, lambda _, msg: print(f"qa: {msg}", file=sys.stderr, flush=True)):
         docs, skipped = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
-        embedder = SentenceTransformerEmbedder(settings.model, settings.cache_dir)  # loads only if needed
+        embedder = make_embedder(settings.model, settings.cache_dir, settings.backend)  # loads only if needed
         with _ProgressBar("building") as bar:
             index = indexer.build_documents(docs, settings, embedder, bar.update, reuse=not args.full, skipped=skipped)
     m = index.manifest

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from qa.embedding import BUNDLED_MODEL
+from qa.embedding import BACKENDS, BUNDLED_MODEL
 from qa.errors import BadInputError
 
 
@@ -29,6 +29,9 @@ class Settings:
     index_dir: Path = Path("index")
     cache_dir: Path = dataclasses.field(default_factory=_default_cache)
     model: str = BUNDLED_MODEL
+    # How the model runs: "torch" (sentence-transformers), "onnx" (ONNX Runtime, int8 weights) or
+    # "onnx-fp32"; "auto" picks per model (qa/embedding/__init__.py says which and why).
+    backend: str = "auto"
 
     # Chunking. e5-small reads 512 tokens, but its embeddings blur long inputs: passages of
     # ~1-4 sentences (<= 200 chars) retrieved best on the dev set. Overlap is in sentences.
@@ -127,6 +130,8 @@ def validate(s: Settings) -> None:
     for name in positive:
         if getattr(s, name) <= 0:
             raise BadInputError(f"{name} must be > 0, got {getattr(s, name)}")
+    if s.backend not in BACKENDS:
+        raise BadInputError(f"backend must be one of {', '.join(BACKENDS)}, got {s.backend!r}")
     if s.fusion not in ("zscore", "rrf"):
         raise BadInputError(f"fusion must be 'zscore' or 'rrf', got {s.fusion!r}")
     if s.chunk_overlap < 0:

@@ -52,7 +52,7 @@ def prepare_bundled_model(cache_dir: Path, progress: bool = True) -> Path:
 
 def _prepare(source: Path, version: str, models: Path, target: Path, progress: bool) -> Path:
     models.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(models / f".{target.name}.lock"):
+    with exclusive_lock(models / f".{target.name}.lock"):
         if _is_complete(target):  # another process finished while we waited
             return target
         for stale in models.glob(f".tmp-{target.name}-*"):  # left by a crashed run
@@ -107,7 +107,7 @@ def _is_complete(target: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _exclusive_lock(path: Path):
+def exclusive_lock(path: Path):
     """Hold an exclusive lock so concurrent callers convert once and the rest wait."""
     try:
         import fcntl

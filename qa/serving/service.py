@@ -68,9 +68,9 @@ class QAService:
     def embedder(self):
         """The model, behind a micro-batcher so concurrent questions share forward passes (QA_BATCH_QUERIES)."""
         if self._embedder is None:
-            from qa.embedding import SentenceTransformerEmbedder
+            from qa.embedding import make_embedder
 
-            model = SentenceTransformerEmbedder(self.settings.model, self.settings.cache_dir)
+            model = make_embedder(self.settings.model, self.settings.cache_dir, self.settings.backend)
             self._embedder = QueryBatcher(model) if self.settings.batch_queries else model
         return self._embedder
 

@@ -1,0 +1,196 @@
+"""The same sentence-transformers model run by ONNX Runtime: no torch at run time, int8 weights.
+
+The model folder's transformer is exported once to `<folder>/onnx/model.onnx` (torch's
+exporter, only then) and quantized to int8 (`model_qint8.onnx`, ONNX Runtime's dynamic
+quantization: int8 weights per output channel, activations quantized on the fly). Tokenization
+is the folder's own `tokenizer.json` through `tokenizers`; pooling and normalization follow
+the folder's sentence-transformers modules (mean or CLS pooling, then L2 normalization).
+
+Why: importing torch and sentence-transformers alone costs ~8 s, and on this CPU (AVX-512 VNNI)
+int8 matrix products run several times faster than fp32 ones; bench/perf.py measures both
+against the bare sentence-transformers model, and bench/README.md has the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ModelUnavailableError
+
+EXPORTER_VERSION = 1
+_MARKER = "qa-onnx.json"  # written last: its presence means the folder is complete
+FILES = {"fp32": "model.onnx", "int8": "model_qint8.onnx"}
+PRECISIONS = tuple(FILES)
+
+
+def onnx_dir(model_dir: Path) -> Path:
+    return Path(model_dir) / "onnx"
+
+
+def prepare_onnx(model_dir: Path, progress: bool = True) -> Path:
+    """Export `model_dir` (a sentence-transformers folder) to ONNX fp32 + int8 once; return the onnx folder."""
+    from qa.embedding.bundled import exclusive_lock
+
+    target = onnx_dir(model_dir)
+    if _is_complete(target):
+        return target
+    _check_layout(Path(model_dir))
+    try:
+        with exclusive_lock(Path(model_dir) / ".onnx.lock"):
+            if _is_complete(target):
+                return target
+            tmp = Path(tempfile.mkdtemp(prefix=".onnx-tmp-", dir=model_dir))
+            try:
+                if progress:
+                    print(f"Exporting the embedding model to ONNX (once) in {target} ...", file=sys.stderr)
+                _export(Path(model_dir), tmp / FILES["fp32"])
+                if progress:
+                    print("Quantizing it to int8 (once) ...", file=sys.stderr)
+                _quantize(tmp / FILES["fp32"], tmp / FILES["int8"])
+                (tmp / _MARKER).write_text(json.dumps({"exporter": EXPORTER_VERSION, "files": FILES}) + "\n")
+                os.chmod(tmp, 0o755)
+                if target.exists():
+                    shutil.rmtree(target)
+                os.rename(tmp, target)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:
+        raise ModelUnavailableError(
+            f"cannot export the embedding model to ONNX in {target}: {exc}. It needs ~600 MB in a writable "
+            "folder; set QA_BACKEND=torch to run the model with sentence-transformers instead."
+        ) from exc
+    return target
+
+
+def _is_complete(target: Path) -> bool:
+    try:
+        return json.loads((target / _MARKER).read_text()).get("exporter") == EXPORTER_VERSION
+    except (OSError, ValueError):
+        return False
+
+
+def _modules(model_dir: Path) -> list[dict]:
+    try:
+        return json.loads((model_dir / "modules.json").read_text())
+    except (OSError, ValueError):
+        return []
+
+
+def _check_layout(model_dir: Path) -> None:
+    """Refuse folders this runner would embed differently from sentence-transformers."""
+    types = [m.get("type", "").rsplit(".", 1)[-1] for m in _modules(model_dir)]
+    if types[:2] != ["Transformer", "Pooling"] or not set(types[2:]) <= {"Normalize"}:
+        raise ModelUnavailableError(
+            f"{model_dir} is not a Transformer + Pooling (+ Normalize) sentence-transformers folder, which the "
+            "ONNX runner needs; set QA_BACKEND=torch"
+        )
+    if _pooling(model_dir) not in ("mean", "cls"):
+        raise ModelUnavailableError(f"{model_dir} pools with {_pooling(model_dir)!r}; set QA_BACKEND=torch")
+
+
+def _pooling(model_dir: Path) -> str:
+    path = next(model_dir / m["path"] / "config.json" for m in _modules(model_dir) if m["type"].endswith("Pooling"))
+    cfg = json.loads(path.read_text())
+    if isinstance(cfg.get("pooling_mode"), str):  # newer sentence-transformers write the mode by name
+        return {"mean_tokens": "mean", "cls_token": "cls"}.get(cfg["pooling_mode"], cfg["pooling_mode"])
+    modes = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v]
+    mode = modes[0].removeprefix("pooling_mode_") if len(modes) == 1 else "+".join(modes)
+    return {"mean_tokens": "mean", "cls_token": "cls"}.get(mode, mode)
+
+
+def _export(model_dir: Path, out: Path) -> None:
+    """torch.onnx (TorchScript exporter): input_ids + attention_mask -> token embeddings."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+    class TokenEmbeddings(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    ids = torch.tensor([[0, 100, 200, 300, 2], [0, 5, 6, 2, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
+    axes = {0: "batch", 1: "tokens"}
+    import warnings
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about Python-side shape checks
+        torch.onnx.export(
+            TokenEmbeddings(model),
+            (ids, mask),
+            str(out),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["token_embeddings"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_embeddings": axes},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _quantize(src: Path, out: Path) -> None:
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)  # it advises "pre-processing" on every call
+    quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True)
+
+
+class OnnxRunner:
+    """Tokenize, run the exported transformer, pool and normalize: sentence-transformers' encode, in ONNX Runtime."""
+
+    def __init__(self, model_dir: Path, precision: str = "int8", threads: int = 0):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = onnx_dir(model_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads  # 0: one per physical core, like torch
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(folder / FILES[precision]), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+        st = json.loads((Path(model_dir) / "sentence_bert_config.json").read_text())
+        self.tokenizer.enable_truncation(int(st.get("max_seq_length") or 512))  # set once: encode is then thread-safe
+        self.tokenizer.no_padding()
+        self.pooling = _pooling(Path(model_dir))
+        self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """L2-normalized vectors of `texts` (prompts already prepended), batched by token length."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")  # similar lengths share a batch
+        out = np.empty((len(texts), self.dim), np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = len(encodings[rows[0]].ids)
+            ids = np.full((len(rows), width), self.pad_id, np.int64)
+            mask = np.zeros((len(rows), width), np.int64)
+            for k, row in enumerate(rows):
+                tokens = encodings[row].ids
+                ids[k, : len(tokens)] = tokens
+                mask[k, : len(tokens)] = 1
+            tokens_out = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            if self.pooling == "cls":
+                pooled = tokens_out[:, 0]
+            else:
+                pooled = (tokens_out * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            if progress:
+                progress(len(rows))
+        return out

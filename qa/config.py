@@ -32,6 +32,8 @@ class Settings:
     # How the model runs: "torch" (sentence-transformers), "onnx" (ONNX Runtime, int8 weights) or
     # "onnx-fp32"; "auto" picks per model (qa/embedding/__init__.py says which and why).
     backend: str = "auto"
+    # Where passage vectors live (qa/stores/): "faiss" (files in each index version, the default).
+    store: str = "faiss"
 
     # Chunking. e5-small reads 512 tokens, but its embeddings blur long inputs: passages of
     # ~1-4 sentences (<= 200 chars) retrieved best on the dev set. Overlap is in sentences.
@@ -132,6 +134,12 @@ def validate(s: Settings) -> None:
             raise BadInputError(f"{name} must be > 0, got {getattr(s, name)}")
     if s.backend not in BACKENDS:
         raise BadInputError(f"backend must be one of {', '.join(BACKENDS)}, got {s.backend!r}")
+    try:
+        from qa.stores import parse
+
+        parse(s.store)
+    except ValueError as e:
+        raise BadInputError(str(e)) from None
     if s.fusion not in ("zscore", "rrf"):
         raise BadInputError(f"fusion must be 'zscore' or 'rrf', got {s.fusion!r}")
     if s.chunk_overlap < 0:

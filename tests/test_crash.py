@@ -81,7 +81,7 @@ def test_the_save_has_the_steps_the_design_names(base):
     _, _, steps = base
     for step in (
         "staging folder created",
-        "wrote vectors.faiss",
+        "wrote the vector store",
         "wrote manifest.json",
         "fsynced sentences.npy",
         "staging folder fsynced",

@@ -46,7 +46,7 @@ def _same_index(a, b):
     assert a.sentences == b.sentences
     assert np.allclose(a.passage_matrix(), b.passage_matrix())
     assert np.allclose(a.sentence_vectors, b.sentence_vectors)
-    assert a.lexical.postings == b.lexical.postings
+    assert a.lexical == b.lexical
     assert [d["paragraphs"] for d in a.documents] == [d["paragraphs"] for d in b.documents]
 
 

@@ -39,11 +39,11 @@ def test_round_trip_same_passages_vectors_manifest(fake_build):
     assert loaded.passages == built.passages
     assert loaded.documents == built.documents
     assert loaded.sentences == [tuple(s) for s in built.sentences]
-    assert loaded.vectors.ntotal == built.vectors.ntotal == len(built.passages)
-    n = loaded.vectors.ntotal
-    assert np.array_equal(loaded.vectors.reconstruct_n(0, n), built.vectors.reconstruct_n(0, n))
+    assert loaded.vectors.count() == built.vectors.count() == len(built.passages)
+    assert np.array_equal(loaded.vectors.vectors(), built.vectors.vectors())
     assert np.array_equal(loaded.sentence_vectors, built.sentence_vectors)
-    assert loaded.lexical.postings == built.lexical.postings
+    assert loaded.lexical == built.lexical
+    assert loaded.lexical.top("生态环境", 5) == built.lexical.top("生态环境", 5) != []
     assert loaded.paragraphs[(REPORT.name, 15)] == "会议确认,2023年要抓好以下要点使命。"
 
 
@@ -60,16 +60,17 @@ def test_manifest_records_what_the_issue_asks(fake_build):
     assert m["counts"]["documents"] == 1 and m["counts"]["paragraphs"] == 26
     assert m["counts"]["passages"] == len(built.passages)
     assert m["built_at"]
-    assert set(m["files"]) == set(store.FILES)
+    assert m["store"]["kind"] == "faiss" and m["store"]["index"] == "IndexFlatIP"  # small corpus: exact search
+    assert set(m["files"]) == {*store.FILES, *m["store"]["files"]} and "vectors.faiss" in m["files"]
 
 
 def test_vectors_are_normalized_and_search_is_inner_product(fake_build):
     settings, built, emb = fake_build()
-    vecs = built.vectors.reconstruct_n(0, built.vectors.ntotal)
+    vecs = built.vectors.vectors()
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
-    scores, ids = built.vectors.search(vecs[7][None, :], 3)
-    assert np.isclose(scores[0][0], 1.0, atol=1e-5)  # a vector's cosine with itself
-    assert np.allclose(scores[0], vecs[ids[0]] @ vecs[7], atol=1e-5)
+    hits = built.vectors.search(vecs[7], 3)
+    assert hits[0] == (7, pytest.approx(1.0, abs=1e-5))  # a vector's cosine with itself
+    assert np.allclose([s for _, s in hits], vecs[[i for i, _ in hits]] @ vecs[7], atol=1e-5)
 
 
 # ------------------------------------------------------------------------------ load checks
@@ -226,8 +227,8 @@ def test_failure_while_writing_leaves_previous_index_and_no_temp(fake_build, mon
     settings, _, emb = fake_build()
     before = tree_hashes(settings.index_dir)
 
-    def boom(self, path):
-        path.write_text("half", encoding="utf-8")
+    def boom(self, folder):
+        (folder / BM25.FILES[0]).write_text("half", encoding="utf-8")
         raise OSError("disk full")
 
     monkeypatch.setattr(BM25, "save", boom)
@@ -266,7 +267,8 @@ def test_a_format_1_index_is_named_and_replaced_by_the_next_build(fake_build):
     folder = settings.index_dir
     vdir = store.current_dir(folder)
     for p in vdir.iterdir():  # the old flat layout: the files directly in the index folder
-        shutil.copy(p, folder / p.name)
+        if p.name in versions.LEGACY_FILES:
+            shutil.copy(p, folder / p.name)
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     (folder / "manifest.json").write_text(json.dumps(dict(m, format_version=1)), encoding="utf-8")
     shutil.rmtree(folder / versions.VERSIONS)

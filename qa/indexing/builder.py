@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa import stores
 from qa.config import Settings
 from qa.documents import Skipped, load
 from qa.embedding import Embedder
@@ -230,7 +231,7 @@ def _assemble(
         "format_version": store.FORMAT_VERSION,
         "model": embedder.name,
         "dim": int(dim),
-        "store": {"kind": "faiss", "index": "IndexFlatIP", "metric": "inner product over L2-normalized vectors"},
+        "store": {},  # the store's own description, written when the version is saved (store.save)
         "chunking": {
             "chunk_chars": settings.chunk_chars,
             "chunk_overlap": settings.chunk_overlap,
@@ -258,9 +259,8 @@ def _assemble(
         "built_at": built_at,
         "build_seconds": round(time.perf_counter() - t0, 2),
     }
-    return store.Index(
-        manifest, store.make_faiss(vectors), work.passages, documents, lexical, work.sentences, sentence_vectors
-    )
+    vector_store = stores.build(settings.store, range(len(vectors)), vectors)
+    return store.Index(manifest, vector_store, work.passages, documents, lexical, work.sentences, sentence_vectors)
 
 
 def _document_record(doc: Document, work: Plan, built_at: str) -> dict:

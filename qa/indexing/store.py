@@ -1,14 +1,14 @@
-"""One version of the index on disk: FAISS vectors + passages + documents + BM25 + manifest.json.
+"""One version of the index on disk: passage vectors (a store) + passages + documents + BM25 + manifest.json.
 
 Where versions live and how one becomes current atomically: versions.py. Files of a version
 (see docs/index-format.md):
-    manifest.json    format version, model, dim, chunking, lexicon, per-document hashes, counts, file hashes
-    vectors.faiss    IndexFlatIP over L2-normalized passage vectors (row i == passage id i)
+    manifest.json    format version, model, dim, chunking, lexicon, the store, per-document hashes, counts, file hashes
+    vectors.faiss    the passage vectors (FAISS store, the default; qa/stores/): flat or HNSW by size, memory-mapped
     passages.jsonl   one Passage per line
     documents.json   documents with their paragraph texts (citations show whole paragraphs)
-    lexical.json     BM25 postings over the same passages
+    lexical.*        the bm25s BM25 index over the same passages (memory-mapped arrays + vocabulary)
     sentences.jsonl  every sentence of every paragraph: doc, paragraph, start, end (offsets in the paragraph)
-    sentences.npy    their vectors (row i == sentence i), used to pick the sentences that answer
+    sentences.npy    their vectors (row i == sentence i), used to pick the sentences that answer; memory-mapped
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from qa.errors import IndexCorruptError, IndexMissingError
 from qa.indexing import versions
 from qa.indexing.chunking import YEAR
 from qa.indexing.lexical import BM25
+from qa.stores import VectorStore, open_store
 from qa.types import Passage
 
-FORMAT_VERSION = 2
-FILES = ("vectors.faiss", "passages.jsonl", "documents.json", "lexical.json", "sentences.jsonl", "sentences.npy")
+FORMAT_VERSION = 3
+# Besides these, a version holds the files its store lists in the manifest (vectors.faiss for FAISS).
+FILES = ("passages.jsonl", "documents.json", *BM25.FILES, "sentences.jsonl", "sentences.npy")
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Index:
     """A loaded (or freshly built) index. `paragraphs[(doc, n)]` is paragraph n's text."""
 
     manifest: dict
-    vectors: object  # faiss.Index
+    vectors: VectorStore  # passage vectors by passage id (qa/stores/)
     passages: list[Passage]
     documents: list[dict]
     lexical: BM25
@@ -51,8 +53,7 @@ class Index:
 
     def passage_matrix(self) -> np.ndarray:
         """The passage vectors as one (passages, dim) array (for reuse by the next build)."""
-        n = self.vectors.ntotal
-        return self.vectors.reconstruct_n(0, n) if n else np.zeros((0, self.vectors.d), np.float32)
+        return self.vectors.vectors()
 
     @property
     def sentence_rows(self) -> dict[tuple[str, int], list[int]]:
@@ -115,15 +116,6 @@ class Index:
         return cached
 
 
-def make_faiss(vectors: np.ndarray):
-    """Exact inner-product search; vectors are normalized, so scores are cosines."""
-    import faiss
-
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
 def _sha(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -132,25 +124,25 @@ def _sha(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_files(index: Index, folder: Path) -> None:
-    import faiss
-
-    faiss.write_index(index.vectors, str(folder / "vectors.faiss"))
-    versions.checkpoint("wrote vectors.faiss")
+def _write_files(index: Index, folder: Path) -> dict:
+    """Write every file of the version; return the store's manifest entry (it lists the store's files)."""
+    described = index.vectors.save(folder)
+    versions.checkpoint("wrote the vector store")
     with open(folder / "passages.jsonl", "w", encoding="utf-8") as f:
         for p in index.passages:
             f.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
     versions.checkpoint("wrote passages.jsonl")
     (folder / "documents.json").write_text(json.dumps(index.documents, ensure_ascii=False), encoding="utf-8")
     versions.checkpoint("wrote documents.json")
-    index.lexical.save(folder / "lexical.json")
-    versions.checkpoint("wrote lexical.json")
+    index.lexical.save(folder)
+    versions.checkpoint("wrote the lexical index")
     with open(folder / "sentences.jsonl", "w", encoding="utf-8") as f:
         for sent in index.sentences:
             f.write(json.dumps(list(sent), ensure_ascii=False) + "\n")
     versions.checkpoint("wrote sentences.jsonl")
-    np.save(folder / "sentences.npy", index.sentence_vectors.astype(np.float32))
+    np.save(folder / "sentences.npy", np.asarray(index.sentence_vectors, dtype=np.float32))
     versions.checkpoint("wrote sentences.npy")
+    return described
 
 
 def save(index: Index, folder: Path) -> str:
@@ -163,11 +155,13 @@ def save(index: Index, folder: Path) -> str:
         version = versions.new_version_id()
         stage = versions.staging(folder, version)
         try:
-            _write_files(index, stage)
-            manifest = dict(index.manifest, version=version, files={name: _sha(stage / name) for name in FILES})
+            described = _write_files(index, stage)
+            names = [*described.get("files", []), *FILES]
+            manifest = dict(index.manifest, version=version, store=described)
+            manifest["files"] = {name: _sha(stage / name) for name in names}
             (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
             versions.checkpoint("wrote manifest.json")
-            versions.seal(stage, [*FILES, "manifest.json"])
+            versions.seal(stage, [*names, "manifest.json"])
             previous = versions.publish(folder, stage, version)
         finally:
             if stage.exists():
@@ -235,8 +229,6 @@ def load(folder: Path, model: str | None = None, dim: int | None = None, verify:
 
 
 def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, verify: bool) -> Index:
-    import faiss
-
     manifest = _read_manifest(folder, vdir)
     fix = f"rebuild with: qa build --index {folder}"
     if model is not None and manifest.get("model") != model:
@@ -244,7 +236,8 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
             f"{folder}/ was built with model {manifest.get('model')!r} but the configured model is {model!r}; "
             f"{fix}, or set QA_MODEL={manifest.get('model')}"
         )
-    for name in FILES:
+    described = manifest.get("store") if isinstance(manifest.get("store"), dict) else {}
+    for name in [*described.get("files", []), *FILES]:
         p = vdir / name
         if not p.exists():
             raise IndexCorruptError(f"{p} is missing; {fix}")
@@ -253,32 +246,28 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
                 f"{folder}/ version {vdir.name}: {name} does not match manifest.json (changed or damaged); {fix}"
             )
     try:
-        vectors = faiss.read_index(str(vdir / "vectors.faiss"))
+        vectors = open_store(described, vdir)
         with open(vdir / "passages.jsonl", encoding="utf-8") as f:
             passages = [Passage(**json.loads(line)) for line in f if line.strip()]
         documents = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))
-        lexical = BM25.load(vdir / "lexical.json")
+        lexical = BM25.load(vdir)
         with open(vdir / "sentences.jsonl", encoding="utf-8") as f:
             sentences = [tuple(json.loads(line)) for line in f if line.strip()]
-        sentence_vectors = np.load(vdir / "sentences.npy")
+        sentence_vectors = np.load(vdir / "sentences.npy", mmap_mode="r")
     except FileNotFoundError:
         raise
     except Exception as e:  # noqa: BLE001 - any parse failure means the same thing to the user
         raise IndexCorruptError(f"{folder}/ cannot be read ({type(e).__name__}: {e}); {fix}") from None
     counts = manifest.get("counts", {})
-    if (
-        vectors.ntotal != len(passages)
-        or counts.get("passages") != len(passages)
-        or len(lexical.doc_len) != len(passages)
-    ):
+    if vectors.count() != len(passages) or counts.get("passages") != len(passages) or len(lexical) != len(passages):
         raise IndexCorruptError(
-            f"{folder}/ is inconsistent: {vectors.ntotal} vectors, {len(passages)} passages, "
+            f"{folder}/ is inconsistent: {vectors.count()} vectors, {len(passages)} passages, "
             f"manifest says {counts.get('passages')}; {fix}"
         )
     if len(sentences) != sentence_vectors.shape[0]:
         raise IndexCorruptError(
             f"{folder}/ is inconsistent: {len(sentences)} sentences, {sentence_vectors.shape[0]} vectors; {fix}"
         )
-    if dim is not None and vectors.d != dim:
-        raise IndexCorruptError(f"{folder}/ holds {vectors.d}-dim vectors but the model gives {dim}; {fix}")
+    if dim is not None and vectors.dim != dim:
+        raise IndexCorruptError(f"{folder}/ holds {vectors.dim}-dim vectors but the model gives {dim}; {fix}")
     return Index(manifest, vectors, passages, documents, lexical, sentences, sentence_vectors)

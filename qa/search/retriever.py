@@ -147,8 +147,7 @@ class Retriever:
         # The embedding reads English as is: appending the glossary's Chinese measured worse.
         qv = self.embedder.embed_batch([lexicon.normalize(query)], "query")[0].astype(np.float32)
         k = min(s.candidates, len(idx.passages))
-        dense_scores, dense_ids = idx.vectors.search(qv[None, :], k)
-        dense = [(int(i), float(d)) for i, d in zip(dense_ids[0], dense_scores[0]) if i >= 0]
+        dense = idx.vectors.search(qv, k)  # [(passage id, cosine)], best first
         lexical = idx.lexical.top(f"{query} {hint}", k)
 
         fused = FUSIONS[s.fusion](dense, lexical, s)

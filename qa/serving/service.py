@@ -119,9 +119,9 @@ class QAService:
                 f"{self.settings.index_dir}/ was built with another version of the variant lexicon "
                 f"(qa/data/zh_variants.tsv changed); rebuild with: qa build --index {self.settings.index_dir}"
             )
-        if index.vectors.d != self.embedder.dim:
+        if index.vectors.dim != self.embedder.dim:
             raise IndexCorruptError(
-                f"{self.settings.index_dir}/ holds {index.vectors.d}-dim vectors but the model gives "
+                f"{self.settings.index_dir}/ holds {index.vectors.dim}-dim vectors but the model gives "
                 f"{self.embedder.dim}; rebuild with: qa build --index {self.settings.index_dir}"
             )
         abstain.warm_up()

@@ -1,0 +1,77 @@
+"""Where passage vectors live and are searched: one small interface, an embedded and a scale-out engine.
+
+A store holds one vector per passage id and answers nearest-neighbour questions by inner
+product (vectors are L2-normalized, so scores are cosines). The interface follows haystack 2's
+document stores (write / search / count / delete): FAISS in the index folder is the embedded
+default (faiss_store.py); a scale-out engine (Milvus) is the next backend. QA_STORE picks one:
+
+    faiss                       (default) FAISS files in each index version
+
+Every version's manifest describes its store under "store"; loading opens what it describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class VectorStore(Protocol):
+    """Passage vectors by id: write, search, count, delete; saved into (or described by) an index version."""
+
+    kind: str
+    dim: int
+
+    def write(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Add (or replace) the vectors of passages `ids`."""
+        ...
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k nearest passages to one query vector: (passage id, cosine), best first."""
+        ...
+
+    def count(self) -> int: ...
+
+    def delete(self, ids: Sequence[int]) -> None: ...
+
+    def vectors(self) -> np.ndarray:
+        """Every stored vector as a (count, dim) array, row i = passage id i (for incremental builds)."""
+        ...
+
+    def save(self, folder: Path) -> dict:
+        """Persist into the version folder `folder`; return the manifest's "store" entry (with its "files")."""
+        ...
+
+
+KINDS = ("faiss",)
+
+
+def parse(setting: str) -> tuple[str, str]:
+    """QA_STORE -> (kind, location): 'faiss' -> ('faiss', '')."""
+    value = (setting or "faiss").strip()
+    if value == "faiss":
+        return "faiss", ""
+    raise ValueError(f"QA_STORE={setting!r} is not a store: use faiss (the Milvus store is on its way)")
+
+
+def build(setting: str, ids: Sequence[int], vectors: np.ndarray, version: str = "") -> VectorStore:
+    """A new store of the kind QA_STORE names, holding `vectors` for passages `ids`."""
+    kind, location = parse(setting)
+    if kind == "faiss":
+        from qa.stores.faiss_store import FaissStore
+
+        return FaissStore.build(ids, vectors)
+    raise ValueError(f"unknown store kind {kind!r}")
+
+
+def open_store(description: dict, folder: Path) -> VectorStore:
+    """The store a version's manifest describes (its files, if any, are in the version folder)."""
+    kind = description.get("kind", "faiss")
+    if kind == "faiss":
+        from qa.stores.faiss_store import FaissStore
+
+        return FaissStore.open(description, folder)
+    raise ValueError(f"unknown store kind {kind!r} in the manifest")

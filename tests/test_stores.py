@@ -1,0 +1,195 @@
+"""Vector stores (qa/stores/) and the bm25s lexical index: one contract every backend passes, type by size, mmap."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import stores
+from qa.indexing.lexical import BM25, tokens
+from qa.stores.faiss_store import FaissStore
+
+
+def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _faiss_flat(ids, vectors, tmp_path):
+    return FaissStore.build(ids, vectors)
+
+
+def _faiss_hnsw(ids, vectors, tmp_path):
+    return FaissStore.build(ids, vectors, exact_below=1)
+
+
+BACKENDS = {"faiss-flat": _faiss_flat, "faiss-hnsw": _faiss_hnsw}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def make(request, tmp_path):
+    return lambda ids, vectors: BACKENDS[request.param](ids, vectors, tmp_path)
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+def test_search_returns_ids_and_cosines_best_first(make):
+    vectors = _unit(200)
+    s = make(range(200), vectors)
+    assert (s.count(), s.dim) == (200, 16)
+    hits = s.search(vectors[17], 5)
+    assert hits[0][0] == 17 and hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    exact = np.argsort(-(vectors @ vectors[17]))[:5]
+    assert [i for i, _ in hits] == exact.tolist()  # 200 points: HNSW is exact here too
+    assert [sc for _, sc in hits] == pytest.approx((vectors[exact] @ vectors[17]).tolist(), abs=1e-5)
+    assert s.search(vectors[0], 0) == [] and 190 <= len(s.search(vectors[0], 500)) <= 200  # k > count: all (HNSW: ~all)
+
+
+def test_write_delete_count_keep_passage_ids(make):
+    vectors = _unit(50)
+    s = make(range(40), vectors[:40])
+    s.write(range(40, 50), vectors[40:])
+    assert s.count() == 50 and s.search(vectors[45], 1)[0][0] == 45
+    s.delete([45, 3])
+    assert s.count() == 48
+    assert s.search(vectors[45], 1)[0][0] != 45
+    assert s.search(vectors[46], 1)[0] == (46, pytest.approx(1.0, abs=1e-5))
+
+
+def test_save_and_open_round_trip(make, tmp_path):
+    vectors = _unit(120)
+    s = make(range(120), vectors)
+    described = s.save(tmp_path)
+    assert described["kind"] == s.kind and all((tmp_path / f).is_file() for f in described["files"])
+    loaded = stores.open_store(described, tmp_path)
+    assert loaded.count() == 120 and np.allclose(loaded.vectors(), vectors, atol=1e-6)
+    assert loaded.search(vectors[9], 3) == s.search(vectors[9], 3)
+
+
+# --------------------------------------------------------------------------- FAISS specifics
+
+
+def test_faiss_type_follows_size():
+    small = FaissStore.build(range(10), _unit(10), exact_below=11)
+    large = FaissStore.build(range(11), _unit(11), exact_below=11)
+    assert small.description["index"] == "IndexFlatIP"
+    assert large.description["index"] == "IndexHNSWFlat" and large.description["ef_search"] >= 64
+
+
+@pytest.mark.parametrize("exact_below", [10**9, 1])
+def test_faiss_index_is_memory_mapped_on_load(tmp_path, exact_below):
+    vectors = _unit(3000, dim=64)
+    described = FaissStore.build(range(3000), vectors, exact_below=exact_below).save(tmp_path)
+    loaded = FaissStore.open(described, tmp_path)
+    maps = Path("/proc/self/maps").read_text()
+    assert str(tmp_path / "vectors.faiss") in maps  # the file is mapped, not read into the heap
+    assert loaded.search(vectors[5], 1)[0][0] == 5
+
+
+def test_hnsw_recall_against_exact_search():
+    # Clustered data like real passage vectors, not uniform noise.
+    rng = np.random.default_rng(1)
+    centers = _unit(50, dim=64, seed=2)
+    x = centers[rng.integers(0, 50, 20000)] + 0.35 * rng.standard_normal((20000, 64)).astype(np.float32) / 8
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    hnsw = FaissStore.build(range(len(x)), x, exact_below=1)
+    queries = x[rng.integers(0, len(x), 100)] + 0.05 * rng.standard_normal((100, 64)).astype(np.float32)
+    found = 0
+    for q in queries:
+        exact = set(np.argsort(-(x @ q))[:10].tolist())
+        found += len(exact & {i for i, _ in hnsw.search(q, 10)})
+    assert found / 1000 >= 0.95
+
+
+# --------------------------------------------------------------------------- QA_STORE
+
+
+@pytest.mark.parametrize(
+    "setting, parsed",
+    [
+        ("faiss", ("faiss", "")),
+        ("", ("faiss", "")),
+    ],
+)
+def test_store_setting(setting, parsed):
+    assert stores.parse(setting) == parsed
+
+
+@pytest.mark.parametrize("setting", ["elastic://x", "faiss2"])
+def test_bad_store_setting_says_what_works(setting):
+    with pytest.raises(ValueError, match="QA_STORE"):
+        stores.parse(setting)
+
+
+def test_bad_store_setting_is_a_settings_error():
+    from qa.config import from_env
+    from qa.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="QA_STORE"):
+        from_env({"QA_STORE": "redis://x"})
+
+
+# --------------------------------------------------------------------------- the lexical engine
+
+
+def _okapi(texts: list[str], query: str, k1=1.2, b=0.75) -> dict[int, float]:
+    """Textbook Okapi BM25 with Lucene's idf, straight from the formula (the reference)."""
+    docs = [Counter(tokens(t)) for t in texts]
+    lengths = [sum(d.values()) for d in docs]
+    avg = sum(lengths) / len(docs)
+    out: dict[int, float] = {}
+    for term in set(tokens(query)):
+        df = sum(term in d for d in docs)
+        if not df:
+            continue
+        idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+        for i, d in enumerate(docs):
+            if term in d:
+                tf = d[term]
+                out[i] = out.get(i, 0.0) + idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[i] / avg))
+    return out
+
+
+TEXTS = [
+    "2月16日至17日，生态环境部在京举行2023年全国生态环境保护工作会议。",
+    "会议总结2022年生态环境保护工作，分析当前面临的形势。",
+    "深入打好污染防治攻坚战，推进美丽中国建设。",
+    "全国完成了1.6万座尾矿库环境风险排查。",
+    "The conference reviewed the work of 2022 and set tasks for 2023.",
+    "。。。",  # no terms at all
+    "生态环境部生态环境部生态环境部",  # repeated terms: tf saturates
+]
+
+
+@pytest.mark.parametrize("query", ["生态环境保护工作会议", "尾矿库排查了多少座", "2023 tasks", "污染防治", "无关词语"])
+def test_bm25_scores_are_textbook_okapi(query):
+    ours = BM25.build(TEXTS).scores(query)
+    ref = _okapi(TEXTS, query)
+    assert ours.keys() == ref.keys()
+    for i in ref:
+        assert ours[i] == pytest.approx(ref[i], rel=1e-5)
+
+
+def test_bm25_top_orders_by_score_then_id_and_survives_save_load(tmp_path):
+    texts = TEXTS + TEXTS[:2]  # duplicates tie exactly
+    bm = BM25.build(texts)
+    top = bm.top("生态环境保护工作", 4)
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+    tied = [i for i, s in top if s == top[0][1]]
+    assert tied == sorted(tied) and len(tied) == 2  # 0 and its copy 7 (or 1 and 8)
+    bm.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(BM25.FILES)
+    loaded = BM25.load(tmp_path)
+    assert loaded == bm and len(loaded) == len(texts)
+    assert loaded.top("生态环境保护工作", 4) == top
+    assert loaded.top("", 3) == [] and loaded.top("生态", 0) == []
+
+
+def test_bm25_of_a_corpus_without_terms():
+    bm = BM25.build(["。", "！"])
+    assert len(bm) == 2 and bm.top("生态", 5) == []

@@ -61,7 +61,7 @@ def test_manifest_records_what_the_issue_asks(fake_build):
     assert m["counts"]["passages"] == len(built.passages)
     assert m["built_at"]
     assert m["store"]["kind"] == "faiss" and m["store"]["index"] == "IndexFlatIP"  # small corpus: exact search
-    assert set(m["files"]) == {*store.FILES, *m["store"]["files"]} and "vectors.faiss" in m["files"]
+    assert set(m["files"]) == {*store.FILES, *BM25.FILES, *m["store"]["files"]} and "vectors.faiss" in m["files"]
 
 
 def test_vectors_are_normalized_and_search_is_inner_product(fake_build):
@@ -182,9 +182,10 @@ def test_rebuild_replaces_the_index_and_keeps_only_current_and_previous(fake_bui
     assert _leftovers(settings.index_dir) == []
 
 
-def test_build_failing_midway_leaves_previous_index_byte_identical(fake_build):
+def test_build_failing_midway_leaves_previous_index_byte_identical(fake_build, monkeypatch):
     settings, _, emb = fake_build()
     before = tree_hashes(settings.index_dir)
+    monkeypatch.setattr(indexer, "STEP", 32)  # the report's 149 texts in several calls
     failing = FailingEmbedder(ok_batches=1)
     with pytest.raises(RuntimeError, match="batch 2"):
         indexer.build([REPORT], settings, failing, reuse=False)

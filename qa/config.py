@@ -32,7 +32,8 @@ class Settings:
     # How the model runs: "torch" (sentence-transformers), "onnx" (ONNX Runtime, int8 weights) or
     # "onnx-fp32"; "auto" picks per model (qa/embedding/__init__.py says which and why).
     backend: str = "auto"
-    # Where passage vectors live (qa/stores/): "faiss" (files in each index version, the default).
+    # Where passage vectors live (qa/stores/): "faiss" (files in each index version, the default),
+    # "milvus://HOST:PORT" (a Milvus server) or "milvus-lite" (in-process, inside each version).
     store: str = "faiss"
 
     # Chunking. e5-small reads 512 tokens, but its embeddings blur long inputs: passages of

@@ -27,7 +27,18 @@ def _faiss_hnsw(ids, vectors, tmp_path):
     return FaissStore.build(ids, vectors, exact_below=1)
 
 
-BACKENDS = {"faiss-flat": _faiss_flat, "faiss-hnsw": _faiss_hnsw}
+def _milvus_lite(ids, vectors, tmp_path):
+    from qa.stores.milvus_store import MilvusStore
+
+    folder = tmp_path / "version"
+    folder.mkdir()
+    described = MilvusStore.create("milvus-lite", "", ids, vectors).save(folder)
+    store = MilvusStore.open(described, folder)
+    store.saved_in = folder
+    return store
+
+
+BACKENDS = {"faiss-flat": _faiss_flat, "faiss-hnsw": _faiss_hnsw, "milvus-lite": _milvus_lite}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -64,9 +75,10 @@ def test_write_delete_count_keep_passage_ids(make):
 def test_save_and_open_round_trip(make, tmp_path):
     vectors = _unit(120)
     s = make(range(120), vectors)
-    described = s.save(tmp_path)
-    assert described["kind"] == s.kind and all((tmp_path / f).is_file() for f in described["files"])
-    loaded = stores.open_store(described, tmp_path)
+    folder = getattr(s, "saved_in", None) or tmp_path
+    described = s.description if hasattr(s, "saved_in") else s.save(tmp_path)
+    assert described["kind"] == s.kind and all((folder / f).is_file() for f in described["files"])
+    loaded = stores.open_store(described, folder)
     assert loaded.count() == 120 and np.allclose(loaded.vectors(), vectors, atol=1e-6)
     assert loaded.search(vectors[9], 3) == s.search(vectors[9], 3)
 
@@ -114,13 +126,16 @@ def test_hnsw_recall_against_exact_search():
     [
         ("faiss", ("faiss", "")),
         ("", ("faiss", "")),
+        ("milvus://db.example:19530", ("milvus", "http://db.example:19530")),
+        ("https://db.example:443", ("milvus", "https://db.example:443")),
+        ("milvus-lite", ("milvus-lite", "")),
     ],
 )
 def test_store_setting(setting, parsed):
     assert stores.parse(setting) == parsed
 
 
-@pytest.mark.parametrize("setting", ["elastic://x", "faiss2"])
+@pytest.mark.parametrize("setting", ["elastic://x", "faiss2", "milvus://"])
 def test_bad_store_setting_says_what_works(setting):
     with pytest.raises(ValueError, match="QA_STORE"):
         stores.parse(setting)

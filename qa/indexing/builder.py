@@ -267,7 +267,7 @@ def _assemble(
         "built_at": built_at,
         "build_seconds": round(time.perf_counter() - t0, 2),
     }
-    vector_store = stores.build(settings.store, range(len(vectors)), vectors)
+    vector_store = stores.build(settings.store, range(len(vectors)), vectors, lexical)
     return store.Index(manifest, vector_store, work.passages, documents, lexical, work.sentences, sentence_vectors)
 
 

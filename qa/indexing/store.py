@@ -30,8 +30,13 @@ from qa.stores import VectorStore, open_store
 from qa.types import Passage
 
 FORMAT_VERSION = 3
-# Besides these, a version holds the files its store lists in the manifest (vectors.faiss for FAISS).
-FILES = ("passages.jsonl", "documents.json", *BM25.FILES, "sentences.jsonl", "sentences.npy")
+# Besides these, a version holds the files its store lists in the manifest (vectors.faiss for FAISS)
+# and, unless the store answers the BM25 side itself (Milvus), the bm25s files (BM25.FILES).
+FILES = ("passages.jsonl", "documents.json", "sentences.jsonl", "sentences.npy")
+
+
+def _lexical_files(described: dict) -> tuple[str, ...]:
+    return () if described.get("lexical") else BM25.FILES
 
 
 @dataclass
@@ -134,8 +139,9 @@ def _write_files(index: Index, folder: Path) -> dict:
     versions.checkpoint("wrote passages.jsonl")
     (folder / "documents.json").write_text(json.dumps(index.documents, ensure_ascii=False), encoding="utf-8")
     versions.checkpoint("wrote documents.json")
-    index.lexical.save(folder)
-    versions.checkpoint("wrote the lexical index")
+    if not described.get("lexical"):
+        index.lexical.save(folder)
+        versions.checkpoint("wrote the lexical index")
     with open(folder / "sentences.jsonl", "w", encoding="utf-8") as f:
         for sent in index.sentences:
             f.write(json.dumps(list(sent), ensure_ascii=False) + "\n")
@@ -156,7 +162,7 @@ def save(index: Index, folder: Path) -> str:
         stage = versions.staging(folder, version)
         try:
             described = _write_files(index, stage)
-            names = [*described.get("files", []), *FILES]
+            names = [*described.get("files", []), *_lexical_files(described), *FILES]
             manifest = dict(index.manifest, version=version, store=described)
             manifest["files"] = {name: _sha(stage / name) for name in names}
             (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -237,7 +243,7 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
             f"{fix}, or set QA_MODEL={manifest.get('model')}"
         )
     described = manifest.get("store") if isinstance(manifest.get("store"), dict) else {}
-    for name in [*described.get("files", []), *FILES]:
+    for name in [*described.get("files", []), *_lexical_files(described), *FILES]:
         p = vdir / name
         if not p.exists():
             raise IndexCorruptError(f"{p} is missing; {fix}")
@@ -250,7 +256,12 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
         with open(vdir / "passages.jsonl", encoding="utf-8") as f:
             passages = [Passage(**json.loads(line)) for line in f if line.strip()]
         documents = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))
-        lexical = BM25.load(vdir)
+        if described.get("lexical"):  # the store searches the BM25 terms itself
+            from qa.stores.milvus_store import MilvusLexical
+
+            lexical = MilvusLexical(vectors, len(passages))
+        else:
+            lexical = BM25.load(vdir)
         with open(vdir / "sentences.jsonl", encoding="utf-8") as f:
             sentences = [tuple(json.loads(line)) for line in f if line.strip()]
         sentence_vectors = np.load(vdir / "sentences.npy", mmap_mode="r")

@@ -3,9 +3,13 @@
 A store holds one vector per passage id and answers nearest-neighbour questions by inner
 product (vectors are L2-normalized, so scores are cosines). The interface follows haystack 2's
 document stores (write / search / count / delete): FAISS in the index folder is the embedded
-default (faiss_store.py); a scale-out engine (Milvus) is the next backend. QA_STORE picks one:
+default (faiss_store.py); Milvus (milvus_store.py, through pymilvus: a Milvus server or cluster
+in production, milvus-lite in-process for development and tests) takes over when a corpus
+outgrows one machine, and then also answers the BM25 side. QA_STORE picks one:
 
     faiss                       (default) FAISS files in each index version
+    milvus://HOST:PORT          a Milvus server; each index version is one collection there
+    milvus-lite                 milvus-lite in this process, its database inside each index version
 
 Every version's manifest describes its store under "store"; loading opens what it describes.
 """
@@ -46,25 +50,38 @@ class VectorStore(Protocol):
         ...
 
 
-KINDS = ("faiss",)
+KINDS = ("faiss", "milvus", "milvus-lite")
 
 
 def parse(setting: str) -> tuple[str, str]:
-    """QA_STORE -> (kind, location): 'faiss' -> ('faiss', '')."""
+    """QA_STORE -> (kind, location): 'faiss' -> ('faiss', ''), 'milvus://h:19530' -> ('milvus', 'http://h:19530')."""
     value = (setting or "faiss").strip()
     if value == "faiss":
         return "faiss", ""
-    raise ValueError(f"QA_STORE={setting!r} is not a store: use faiss (the Milvus store is on its way)")
+    if value == "milvus-lite":
+        return "milvus-lite", ""
+    if value.startswith(("milvus://", "http://", "https://")):
+        rest = value.split("://", 1)[1]
+        if not rest:
+            raise ValueError(f"QA_STORE={setting!r}: name the Milvus server, e.g. milvus://localhost:19530")
+        return "milvus", f"{'https' if value.startswith('https://') else 'http'}://{rest}"
+    raise ValueError(f"QA_STORE={setting!r} is not a store: use faiss, milvus://HOST:PORT or milvus-lite")
 
 
-def build(setting: str, ids: Sequence[int], vectors: np.ndarray, version: str = "") -> VectorStore:
-    """A new store of the kind QA_STORE names, holding `vectors` for passages `ids`."""
+def build(setting: str, ids: Sequence[int], vectors: np.ndarray, lexical=None) -> VectorStore:
+    """A new store of the kind QA_STORE names, holding `vectors` for passages `ids` (and, for an
+    engine that searches text too, the BM25 weights of `lexical`, a qa.indexing.lexical.BM25)."""
     kind, location = parse(setting)
     if kind == "faiss":
         from qa.stores.faiss_store import FaissStore
 
         return FaissStore.build(ids, vectors)
-    raise ValueError(f"unknown store kind {kind!r}")
+    from qa.stores.milvus_store import MilvusStore
+
+    store = MilvusStore.create(kind, location, ids, vectors)
+    if lexical is not None:
+        store.attach_lexical(lexical)
+    return store
 
 
 def open_store(description: dict, folder: Path) -> VectorStore:
@@ -74,4 +91,8 @@ def open_store(description: dict, folder: Path) -> VectorStore:
         from qa.stores.faiss_store import FaissStore
 
         return FaissStore.open(description, folder)
+    if kind in ("milvus", "milvus-lite"):
+        from qa.stores.milvus_store import MilvusStore
+
+        return MilvusStore.open(description, folder)
     raise ValueError(f"unknown store kind {kind!r} in the manifest")

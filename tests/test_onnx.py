@@ -32,7 +32,9 @@ def test_backend_setting_picks_the_runner(tmp_path, backend, cls, precision):
     assert list(tmp_path.iterdir()) == []  # nothing prepared until first use
 
 
-def test_auto_uses_sentence_transformers_for_other_models(tmp_path):
+def test_auto_runs_the_bundled_model_in_onnx_fp32_and_others_in_torch(tmp_path):
+    bundled = make_embedder(BUNDLED_MODEL, tmp_path, "auto")
+    assert type(bundled) is OnnxEmbedder and bundled.precision == "fp32"
     assert type(make_embedder("some/hub-model", tmp_path, "auto")) is SentenceTransformerEmbedder
     with pytest.raises(ValueError, match="backend must be one of"):
         make_embedder(BUNDLED_MODEL, tmp_path, "tensorrt")

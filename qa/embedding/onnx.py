@@ -1,8 +1,9 @@
 """The same sentence-transformers model run by ONNX Runtime: no torch at run time, int8 weights.
 
 The model folder's transformer is exported once to `<folder>/onnx/model.onnx` (torch's
-exporter, only then) and quantized to int8 (`model_qint8.onnx`, ONNX Runtime's dynamic
-quantization: int8 weights per output channel, activations quantized on the fly). Tokenization
+exporter, only then); for QA_BACKEND=onnx it is also quantized once to int8 (`model_qint8.onnx`,
+ONNX Runtime's dynamic quantization: int8 weights per output channel, activations quantized on
+the fly). Tokenization
 is the folder's own `tokenizer.json` through `tokenizers`; pooling and normalization follow
 the folder's sentence-transformers modules (mean or CLS pooling, then L2 normalization).
 
@@ -35,39 +36,50 @@ def onnx_dir(model_dir: Path) -> Path:
     return Path(model_dir) / "onnx"
 
 
-def prepare_onnx(model_dir: Path, progress: bool = True) -> Path:
-    """Export `model_dir` (a sentence-transformers folder) to ONNX fp32 + int8 once; return the onnx folder."""
+def prepare_onnx(model_dir: Path, precision: str = "fp32", progress: bool = True) -> Path:
+    """Export `model_dir` (a sentence-transformers folder) to ONNX once, and quantize it to int8 the
+    first time int8 is asked for; return the onnx folder."""
     from qa.embedding.bundled import exclusive_lock
 
     target = onnx_dir(model_dir)
-    if _is_complete(target):
+    if _is_complete(target) and (target / FILES[precision]).is_file():
         return target
     _check_layout(Path(model_dir))
     try:
         with exclusive_lock(Path(model_dir) / ".onnx.lock"):
-            if _is_complete(target):
-                return target
-            tmp = Path(tempfile.mkdtemp(prefix=".onnx-tmp-", dir=model_dir))
-            try:
+            if not _is_complete(target):
+                _export_folder(Path(model_dir), target, progress)
+            if not (target / FILES[precision]).is_file():  # int8: made from the fp32 export
                 if progress:
-                    print(f"Exporting the embedding model to ONNX (once) in {target} ...", file=sys.stderr)
-                _export(Path(model_dir), tmp / FILES["fp32"])
-                if progress:
-                    print("Quantizing it to int8 (once) ...", file=sys.stderr)
-                _quantize(tmp / FILES["fp32"], tmp / FILES["int8"])
-                (tmp / _MARKER).write_text(json.dumps({"exporter": EXPORTER_VERSION, "files": FILES}) + "\n")
-                os.chmod(tmp, 0o755)
-                if target.exists():
-                    shutil.rmtree(target)
-                os.rename(tmp, target)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+                    print("Quantizing the embedding model to int8 (once) ...", file=sys.stderr)
+                tmp = target / f".{FILES[precision]}.tmp-{os.getpid()}"
+                try:
+                    _quantize(target / FILES["fp32"], tmp)
+                    os.rename(tmp, target / FILES[precision])
+                finally:
+                    tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise ModelUnavailableError(
             f"cannot export the embedding model to ONNX in {target}: {exc}. It needs ~600 MB in a writable "
             "folder; set QA_BACKEND=torch to run the model with sentence-transformers instead."
         ) from exc
     return target
+
+
+def _export_folder(model_dir: Path, target: Path, progress: bool) -> None:
+    """Export into a temporary folder, then rename it into place: it appears complete or not at all."""
+    tmp = Path(tempfile.mkdtemp(prefix=".onnx-tmp-", dir=model_dir))
+    try:
+        if progress:
+            print(f"Exporting the embedding model to ONNX (once, ~30 s) in {target} ...", file=sys.stderr)
+        _export(model_dir, tmp / FILES["fp32"])
+        (tmp / _MARKER).write_text(json.dumps({"exporter": EXPORTER_VERSION}) + "\n")
+        os.chmod(tmp, 0o755)
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _is_complete(target: Path) -> bool:

@@ -308,12 +308,15 @@ def test_eval_details_and_json(real_index, tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["questions"] == 4 and report["answerable"] == 3 and report["unanswerable"] == 1
-    for key in ("recall@1", "recall@5", "mrr@10"):
-        assert 0.0 <= report[key] <= 1.0
-    assert report["recall@5"] >= 2 / 3  # tailings and opening-session questions are easy
-    assert 0 <= report["declined"] <= 1 and 0 <= report["wrongly_declined"] <= 3
     lines = details.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4
+    # The summary is computed from the rows it reports: recompute it from the details file.
+    ranks = [json.loads(line)["rank"] for line in lines[:3]]
+    assert report["recall@1"] == round(sum(r == 1 for r in ranks) / 3, 3), (report, ranks)
+    assert report["recall@5"] == round(sum(bool(r) and r <= 5 for r in ranks) / 3, 3), (report, ranks)
+    assert report["recall@5"] == 1.0  # tailings, opening session, the nuclear follow-up: all easy
+    assert report["declined"] == 1.0  # the Paris Olympics are not in the report
+    assert not json.loads(lines[3])["found"]
     for row, q in zip(map(json.loads, lines), rows):
         assert row["id"] == q.get("id") and row["question"] == q["question"] and row["gold"] == q["gold"]
         assert isinstance(row["found"], bool) and isinstance(row["answer"], str)

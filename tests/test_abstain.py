@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa.answering import abstain
-from qa.indexing.chunking import YEAR
+from qa.text import YEAR
 
 
 def _index(paragraphs: dict):

@@ -44,9 +44,10 @@ import numpy as np
 
 from qa.answering import kinds as answer_types
 from qa.answering.kinds import DIGITS, MEASURE_WORDS, NUMBER
-from qa.indexing.chunking import YEAR
 from qa.indexing.lexical import tokens
 from qa.indexing.synonyms import GLOSSARY, _glossary, normalize
+from qa.text import CJK as _CJK
+from qa.text import YEAR
 
 jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO; the CLI output stays clean
 
@@ -81,7 +82,6 @@ _FRAME = set(
 )
 _QUESTION_WORD = re.compile(r"什么|哪|多少|几|谁|如何|多大|多长")
 _HAS_WORD = re.compile(r"[\u3400-\u9fff0-9a-z]")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _EN_WORD = re.compile(r"[a-z0-9]+")
 # English function and question words: not content to translate.
 _EN_STOP = set(

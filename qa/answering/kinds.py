@@ -21,7 +21,8 @@ class Kind:
     stated: re.Pattern
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+from qa.text import CJK as _CJK  # noqa: E402
+
 # How reports write a count: measure words (25个城市, 三颗卫星, 80项标准) and numbers in digits
 # or Chinese numerals with 余/多 and 万/亿 in either order (1万余座, 344余万个, 2.1亿吨).
 MEASURE_WORDS = "个项台颗座次种家名位批条处所"

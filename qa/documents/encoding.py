@@ -18,7 +18,8 @@ _COMMON = set(
     "的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实日"
     "這個們來為國說時會過發後裡經麼學現當沒動還進於與對東業問關點無種體"
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
+from qa.text import CJK as _CJK  # noqa: E402
+
 _NONCHAR = re.compile(r"[\ufdd0-\ufdef\ufeff\ufff0-\uffff\ue000-\uf8ff]")
 LEGACY = ("gb18030", "big5")  # the legacy encodings Chinese text files come in (GBK and GB2312 are subsets of GB18030)
 # A decode charset-normalizer rejects as noise still counts, at this penalty against the share of

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from qa.documents.base import make_document
 from qa.documents.encoding import decode
+from qa.text import CJK as _CJK
 from qa.types import Document, Paragraph
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 # Scraped web pages carry furniture around the article: a share lead-in and a comment box.
 # Such a paragraph keeps its number (citations stay line-exact) but is not indexed.
 _BOILERPLATE = re.compile(

@@ -22,7 +22,6 @@ _ITEM = re.compile(
     r"^\s*(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、是]|首先|其次|再次|最后|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、．](?!\d))"
 )
 # A year as the report writes it (2023年, or 2023 before a non-digit); 1950-2099.
-YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?:年|\b)")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

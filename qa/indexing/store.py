@@ -24,9 +24,9 @@ import numpy as np
 
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.indexing import versions
-from qa.indexing.chunking import YEAR
 from qa.indexing.lexical import BM25
 from qa.stores import VectorStore, open_store
+from qa.text import YEAR
 from qa.types import Passage
 
 FORMAT_VERSION = 3

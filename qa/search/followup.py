@@ -25,7 +25,7 @@ _PRONOUN = re.compile(
 )
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?|去年|今年|明年|前年|last year|this year|next year", re.I)
 _ORDINAL = re.compile(r"第[一二三四五六七八九十\d]+(?:项|个|条|点|是)?|[一二三四五六七八九十]是")
-_CJK = re.compile(r"[\u3400-\u9fff]")
+from qa.text import CJK as _CJK  # noqa: E402
 
 # A question with at most this many content characters (CJK) or words (Latin) after removing
 # its follow-up markers is treated as incomplete. 4 keeps "2023年的重点任务有哪些" (6)

@@ -13,9 +13,9 @@ from qa.answering import kinds as answer_types
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.indexing import synonyms as lexicon
-from qa.indexing.chunking import YEAR
 from qa.indexing.store import Index
 from qa.search import followup
+from qa.text import YEAR, is_english  # noqa: F401  (is_english: also imported from here by compose)
 from qa.types import Hit
 
 # Questions that ask for an enumeration; only then is a list's intro expanded into its items.
@@ -118,10 +118,6 @@ def relative_years(query: str, year: int | None) -> str:
         )
 
     return _RELATIVE_RE.sub(sub, query)
-
-
-def is_english(text: str) -> bool:
-    return not re.search(r"[\u3400-\u9fff]", text) and bool(re.search(r"[A-Za-z]", text))
 
 
 class Retriever:

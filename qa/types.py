@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,6 @@ class Hit:
     paragraph: int
     score: float
     passages: tuple[Passage, ...] = ()
-    signals: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,7 @@
 Needs a built index (qa build). Collects retrieval signals for every question, fits an
 L2-regularized logistic regression (answerable vs not) on standardized features, then picks
 the threshold: the highest one that still declines <= 5% of answerable dev questions (so it
-declines as many unanswerable ones as that allows), and a `low_confidence` mark at the best
-balanced accuracy for the product to flag uncertain answers. Prints the fit, repeated 5-fold
+declines as many unanswerable ones as that allows). Prints the fit, repeated 5-fold
 cross-validated rates on dev (fit and threshold chosen on 4/5, applied to the rest), the
 in-sample dev rates, and the rates on the check set, which is never used for fitting.
 """
@@ -41,8 +40,8 @@ CV_FOLDS, CV_REPEATS = 5, 5  # 5-fold, reshuffled 5 times: ~27 answerable / 4-5 
 def collect(service: QAService, questions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     X, y = [], []
     for q in questions:
-        r, _ = service.retrieve(q["question"], q.get("history") or [])
-        X.append(abstain.features(r.signals))
+        _, decision = service.retrieve(q["question"], q.get("history") or [])
+        X.append(abstain.features(decision.signals))
         y.append(1.0 if q["gold"] else 0.0)
     return np.array(X), np.array(y)
 
@@ -78,10 +77,6 @@ def _cuts(conf: np.ndarray) -> np.ndarray:
 def choose_threshold(conf: np.ndarray, y: np.ndarray, budget: float = MAX_WRONG_DECLINE) -> float:
     """Highest cut (most unanswerable declined) that keeps wrongly declined answerable <= `budget` in-sample."""
     return float(max(t for t in _cuts(conf) if rates(conf, y, t)[1] <= budget))
-
-
-def balanced_cut(conf: np.ndarray, y: np.ndarray) -> float:
-    return float(max(_cuts(conf), key=lambda t: rates(conf, y, t)[0] - rates(conf, y, t)[1]))
 
 
 def predict(X: np.ndarray, w, b, mean, std) -> np.ndarray:
@@ -123,7 +118,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dev", nargs="?", default="eval/dev.jsonl")
     ap.add_argument("--check", default="eval/test.jsonl", help="held-out set to report on (not used for fitting)")
-    ap.add_argument("--out", default=str(abstain.CALIBRATION))
+    ap.add_argument("--out", default=str(from_env().abstention_file))
     args = ap.parse_args()
     os.environ.setdefault("QA_PROGRESS", "0")
     service = QAService(from_env())
@@ -146,14 +141,13 @@ def main() -> int:
     conf = predict(X, w, b, mean, std)
     model["threshold"] = round(choose_threshold(conf, y, budget), 4)
     model["budget"] = budget
-    model["low_confidence"] = round(max(balanced_cut(conf, y), model["threshold"]), 4)
     model["cv"] = {"declined_unanswerable": round(d, 3), "wrongly_declined_answerable": round(wr, 3)}
     model["rule"] = (
         f"threshold: highest with <= {budget:.1%} of dev answerable declined in-sample, the largest "
-        f"budget whose 5-fold CV rate is <= {MAX_WRONG_DECLINE:.0%}; low_confidence: best balanced accuracy"
+        f"budget whose 5-fold CV rate is <= {MAX_WRONG_DECLINE:.0%}"
     )
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    abstain._model.cache_clear()
+    abstain.load_calibration.cache_clear()
     for name, value in zip(model["features"], model["weights"]):
         print(f"  {name:<20}{value:+.3f}")
     d, wr = rates(conf, y, model["threshold"])

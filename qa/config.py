@@ -1,8 +1,9 @@
 """Settings: one frozen object, read from QA_* environment variables and CLI flags, passed explicitly.
 
-Every threshold and weight lives here with the reason for its value next to it; the
-abstention model and threshold live in qa/data/abstention.json, fitted on eval/dev.jsonl by
-`python bench/calibrate.py` (never on eval/test.jsonl); see docs/retrieval.md.
+Every threshold and weight lives here with the reason for its value next to it; the fitted
+abstention model and its threshold live in one data file (`abstention_file`, by default
+qa/data/abstention.json), written by `python bench/calibrate.py` on the tuning parts of the
+evaluation corpora (never their held-out parts); see docs/retrieval.md.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ class Settings:
     # BM25 z-scores count double: over the normalized vocabulary they are the sharper signal.
     # Swept 0.7-3.0 on dev: R@1 0.870 (0.7), 0.878 (1.0), 0.913 (2.0), 0.904 (3.0).
     lexical_weight: float = 2.0
+
+    # Abstention (qa/answering/abstain.py): the paragraphs whose text the decision reads (3: the
+    # right paragraph is in the top 3 for ~97% of dev questions), and the fitted model. A
+    # different top-k changes the signals: refit the model after changing it.
+    abstain_top_k: int = 3
+    abstention_file: Path = Path(__file__).parent / "data" / "abstention.json"
 
     # Answer composition.
     max_sentences: int = 4  # sentences in the extractive answer
@@ -123,6 +130,7 @@ def validate(s: Settings) -> None:
     positive = (
         "chunk_chars",
         "top_k",
+        "abstain_top_k",
         "candidates",
         "rrf_k",
         "max_sentences",

@@ -41,3 +41,9 @@ class IndexBusyError(QAError):
     """Another build of the same index folder is running."""
 
     exit_code = 6
+
+
+class CalibrationError(QAError):
+    """The abstention model on disk does not fit the code (missing, damaged, or fitted for other features)."""
+
+    exit_code = 7

@@ -97,15 +97,15 @@ def evaluate(service, questions: list[dict], details: Path | None = None, progre
         for i, q in enumerate(questions, 1):
             t0 = time.perf_counter()
             try:
-                r, found = service.retrieve(q["question"], q.get("history") or [])
+                r, decision = service.retrieve(q["question"], q.get("history") or [])
             except BadInputError as err:  # e.g. a question of only invisible characters
                 skipped.append(f"line {q.get('_line', i)}: {err}")
                 continue
-            answer = service.compose(r, found)
+            answer = service.compose(r, decision)
             latencies.append(time.perf_counter() - t0)
             ranked = [(h.doc, h.paragraph, h.score) for h in r.hits]
             row = judge(q, answer, ranked)
-            row["confidence"] = round(r.signals.get("confidence", 0.0), 4)
+            row["confidence"] = round(decision.confidence, 4)
             if q.get("full") and q.get("history"):
                 # The same question asked in full: a follow-up should rank as well as it.
                 full, _ = service.retrieve(q["full"])

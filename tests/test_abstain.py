@@ -1,11 +1,14 @@
 """Feature extraction of the abstention signals, on hand-made inputs (no model, no index on disk)."""
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from qa.answering import abstain
+from qa.config import Settings
+from qa.errors import CalibrationError
 from qa.text import YEAR
 
 
@@ -16,6 +19,12 @@ def _index(paragraphs: dict):
         sentence_vectors=np.zeros((0, 2), np.float32),
         sentence_rows={},
         paragraph_years={k: set(YEAR.findall(v)) for k, v in paragraphs.items()},
+    )
+
+
+def _retrieval(query: str, hits: list, dense=((0, 0.8),)):
+    return SimpleNamespace(
+        question=query, query=query, hits=hits, query_vector=np.ones(2, np.float32), dense=dense, lexical=()
     )
 
 
@@ -126,10 +135,10 @@ def test_english_missing_is_share_not_covered_by_glossary():
 def test_signals_on_a_hand_made_index():
     index = _index({("d", 1): "会议在会场召开，听取工作报告。", ("d", 2): "尾矿库排查完成。"})
     hit = SimpleNamespace(doc="d", paragraph=1)
-    s = abstain.signals(index, "会议在北京哪个酒店举行？", np.ones(2, np.float32), [(0, 0.8)], [], [hit])
+    s = abstain.signals(_retrieval("会议在北京哪个酒店举行？", [hit]), index, 3)
     assert s["english"] == 0.0 and s["focus_missing"] == 1.0 and s["missing"] >= 0.5
     assert s["dense_top"] == pytest.approx(0.8)
-    ok = abstain.signals(index, "会议听取了什么报告？", np.ones(2, np.float32), [(0, 0.8)], [], [hit])
+    ok = abstain.signals(_retrieval("会议听取了什么报告？", [hit]), index, 3)
     assert ok["missing"] == 0.0 and ok["focus_missing"] == 0.0 and ok["number_missing"] == 0.0
 
 
@@ -156,7 +165,57 @@ def test_a_value_of_the_asked_kind_must_sit_in_the_paragraph_about_the_question(
         {("d", 1): "生态环境部部长黄润秋作工作报告。", ("d", 2): "会上，浙江省生态环境厅首要负责同志作交流发言。"}
     )
     hits = [SimpleNamespace(doc="d", paragraph=2), SimpleNamespace(doc="d", paragraph=1)]
-    s = abstain.signals(index, "浙江省是哪位负责同志作的交流发言？", np.ones(2, np.float32), [(1, 0.8)], [], hits)
+    s = abstain.signals(_retrieval("浙江省是哪位负责同志作的交流发言？", hits), index, 3)
     assert s["value_missing"] == 1.0
-    ok = abstain.signals(index, "谁作了工作报告？", np.ones(2, np.float32), [(0, 0.8)], [], hits)
+    ok = abstain.signals(_retrieval("谁作了工作报告？", hits), index, 3)
     assert ok["value_missing"] == 0.0
+
+
+def _calibration(path, weights, threshold=0.5, features=None):
+    names = abstain.feature_names() if features is None else features
+    n = len(names)
+    path.write_text(
+        json.dumps(
+            {"features": names, "weights": weights, "bias": 0.0, "mean": [0.0] * n, "std": [1.0] * n}
+            | {"threshold": threshold, "command": abstain.COMMAND}
+        ),
+        encoding="utf-8",
+    )
+    abstain.load_calibration.cache_clear()
+    return Settings(abstention_file=path)
+
+
+def test_decide_declines_below_the_fitted_threshold(tmp_path):
+    index = _index({("d", 1): "会议在会场召开，听取工作报告。"})
+    hit = SimpleNamespace(doc="d", paragraph=1)
+    names = abstain.feature_names()
+    # a model that only looks at the Chinese `missing` signal: any missing content word declines
+    weights = [-10.0 if n == "missing:zh" else 0.0 for n in names]
+    settings = _calibration(tmp_path / "a.json", weights)
+    no = abstain.decide(_retrieval("会议在北京哪个酒店举行？", [hit]), index, settings)
+    yes = abstain.decide(_retrieval("会议听取了什么报告？", [hit]), index, settings)
+    assert (no.found, yes.found) == (False, True)
+    assert no.confidence < 0.5 <= yes.confidence
+    assert no.signals["missing"] > 0 and yes.signals["missing"] == 0
+    with pytest.raises(TypeError):
+        no.signals["missing"] = 0.0  # the decision is a frozen value
+    # nothing retrieved: declined, whatever the model says
+    empty = abstain.decide(_retrieval("会议听取了什么报告？", [], dense=()), index, settings)
+    assert not empty.found and empty.confidence == 0.0
+
+
+def test_a_calibration_for_other_features_says_how_to_refit(tmp_path):
+    settings = _calibration(tmp_path / "old.json", [1.0], features=["missing:zh"])
+    index = _index({("d", 1): "会议召开。"})
+    with pytest.raises(CalibrationError, match="python bench/calibrate.py") as err:
+        abstain.decide(_retrieval("会议召开了吗？", [SimpleNamespace(doc="d", paragraph=1)]), index, settings)
+    assert "missing:zh" in str(err.value)
+    abstain.load_calibration.cache_clear()
+    with pytest.raises(CalibrationError, match="no abstention calibration"):
+        abstain.load_calibration(tmp_path / "absent.json")
+
+
+def test_the_shipped_calibration_fits_the_code():
+    model = abstain.load_calibration(Settings().abstention_file)
+    assert model.features == tuple(abstain.feature_names())
+    assert 0.0 < model.threshold < 1.0

@@ -161,8 +161,8 @@ def test_kept_mixed_corpus_builds_with_qa_build_and_answers_from_the_right_file_
     service = QAService(from_env(env, index_dir=tmp_path / "index"))
     holds, misses = 0, []
     for q in QUESTIONS:
-        r, found = service.retrieve(q["question"])
-        answer = service.compose(r, found)
+        r, decision = service.retrieve(q["question"])
+        answer, found = service.compose(r, decision), decision.found
         if not q["gold"]:
             if found:
                 misses.append(f"{q['id']} answered: {answer.answer[:60]}")

@@ -36,14 +36,19 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import jieba
 import numpy as np
 
 from qa.answering import kinds as answer_types
 from qa.answering.kinds import DIGITS, MEASURE_WORDS, NUMBER
+from qa.config import Settings
+from qa.errors import CalibrationError
 from qa.indexing.lexical import tokens
 from qa.indexing.synonyms import GLOSSARY, _glossary, normalize
 from qa.text import CJK as _CJK
@@ -51,12 +56,10 @@ from qa.text import YEAR
 
 jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO; the CLI output stays clean
 
-CALIBRATION = Path(__file__).parents[1] / "data" / "abstention.json"
+# The command that fits qa/data/abstention.json (Settings.abstention_file).
+COMMAND = "python bench/calibrate.py"
 ZH_FEATURES = ("missing", "number_missing", "value_missing", "sentence_top")
 EN_FEATURES = ("dense_top", "sentence_top", "missing", "value_missing")
-# Paragraphs a content word may be found in: top-1 alone missed words of answers ranked 2nd or
-# 3rd (lists, intros); not tuned further, to keep the dev set for the weights.
-TOP_K = 3
 # A missing word the corpus uses elsewhere is weaker evidence (the answer may be ranked lower)
 # than one it never uses. 0.5 beat 1.0 (every missing word alike) in 5-fold CV on dev.
 ELSEWHERE_WEIGHT = 0.5
@@ -247,11 +250,12 @@ def _anchored(words: list[str], top: list, texts: dict, toks: dict) -> list:
     return found[anchor]
 
 
-def signals(index, query, qv, dense, lexical, hits) -> dict:
-    """Evidence that the documents answer the question, for `confidence` to weigh."""
+def signals(r, index, top_k: int) -> dict:
+    """Evidence that the documents answer the question, read off a retrieval result."""
+    query, hits = r.query, r.hits
     texts, toks, corpus = _corpus(index)
     years = index.paragraph_years
-    top = [(h.doc, h.paragraph) for h in hits[:TOP_K]]
+    top = [(h.doc, h.paragraph) for h in hits[:top_k]]
     english = not _CJK.search(query)
     anchored = None
     if not english:
@@ -276,9 +280,9 @@ def signals(index, query, qv, dense, lexical, hits) -> dict:
     if hits:
         rows = index.sentence_rows.get(top[0], [])
         if rows:
-            sent_top = float(np.max(index.sentence_vectors[rows] @ qv))
+            sent_top = float(np.max(index.sentence_vectors[rows] @ r.query_vector))
     out["sentence_top"] = sent_top
-    out["dense_top"] = dense[0][1] if dense else 0.0
+    out["dense_top"] = float(r.dense[0][1]) if r.dense else 0.0
     return out
 
 
@@ -292,26 +296,63 @@ def feature_names() -> list[str]:
     return [f"{f}:zh" for f in ZH_FEATURES] + [f"{f}:en" for f in EN_FEATURES] + ["english"]
 
 
-@lru_cache(maxsize=2)
-def _model(path: str) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class Decision:
+    """Whether the retrieved paragraphs answer the question, how sure the model is, and why."""
+
+    found: bool
+    confidence: float  # the calibrated model's probability-like score in [0, 1]
+    signals: Mapping[str, float]
 
 
-def confidence(signals: dict, path: Path = CALIBRATION) -> float:
-    """Probability-like score in [0, 1] that the top passages answer the question."""
-    m = _model(str(path))
-    if m.get("features") != feature_names():
-        raise RuntimeError(
-            f"{path} was fitted for features {m.get('features')}, the code computes {feature_names()}; "
-            "refit it with: python bench/calibrate.py"
-        )
-    z = m["bias"] + sum(w * (x - mu) / sd for w, x, mu, sd in zip(m["weights"], features(signals), m["mean"], m["std"]))
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted model of qa/data/abstention.json (written by bench/calibrate.py)."""
+
+    features: tuple[str, ...]
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    std: np.ndarray
+    threshold: float
+    command: str
+
+    def confidence(self, signals: Mapping[str, float]) -> float:
+        """Probability-like score in [0, 1] that the top passages answer the question."""
+        z = self.bias + float(((np.asarray(features(signals)) - self.mean) / self.std) @ self.weights)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def threshold(path: Path = CALIBRATION) -> float:
-    """Below this confidence the answer is declined (chosen on dev by bench/calibrate.py)."""
-    return float(_model(str(path))["threshold"])
+@lru_cache(maxsize=4)
+def load_calibration(path: Path) -> Calibration:
+    """The calibration at `path`, checked against the features this code computes."""
+    fix = f"refit it with: {COMMAND}"
+    try:
+        m = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CalibrationError(f"{path}: no abstention calibration there; {fix}") from None
+    except ValueError as e:
+        raise CalibrationError(f"{path} is not valid JSON ({e}); {fix}") from None
+    names = feature_names()
+    if not isinstance(m, dict) or m.get("features") != names:
+        got = m.get("features") if isinstance(m, dict) else None
+        raise CalibrationError(f"{path} was fitted for the features {got}, but the code computes {names}; {fix}")
+    try:
+        arrays = [np.asarray(m[k], dtype=np.float64) for k in ("weights", "mean", "std")]
+        bias, threshold = float(m["bias"]), float(m["threshold"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CalibrationError(f"{path} lacks a usable {e} entry; {fix}") from None
+    if any(a.shape != (len(names),) for a in arrays):
+        raise CalibrationError(f"{path}: weights, mean and std need {len(names)} values each; {fix}")
+    return Calibration(tuple(names), arrays[0], bias, arrays[1], arrays[2], threshold, m.get("command", COMMAND))
+
+
+def decide(r, index, settings: Settings) -> Decision:
+    """Decide whether the retrieval result `r` answers its question (declined below the fitted threshold)."""
+    model = load_calibration(Path(settings.abstention_file))
+    s = signals(r, index, settings.abstain_top_k)
+    conf = model.confidence(s) if r.hits else 0.0
+    return Decision(bool(r.hits) and conf >= model.threshold, conf, MappingProxyType(s))
 
 
 def warm_up() -> None:

@@ -1,14 +1,13 @@
-"""Question -> ranked paragraphs: follow-up resolution, dense + BM25 fusion, list structure, signals."""
+"""Question -> ranked paragraphs: follow-up resolution, dense + BM25 fusion, list structure."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answering import abstain
 from qa.answering import kinds as answer_types
 from qa.config import Settings
 from qa.embedding import Embedder
@@ -53,16 +52,18 @@ _ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:项|个|条|点|
 _EN_ORDINAL = re.compile(r"\b(" + "|".join(_EN_ORD) + r")\b", re.I)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Retrieval:
-    """What retrieval found: ranked paragraphs, the query it used, the query vector and the signals."""
+    """What retrieval found: ranked paragraphs, the query it used, the query vector, and each
+    retriever's own ranking of passages (for the decision whether they answer, qa/answering/abstain.py)."""
 
     question: str
     query: str
     hits: list[Hit]
     query_vector: np.ndarray
-    signals: dict = field(default_factory=dict)
     list_intro: tuple[str, int] | None = None  # set when the hits were expanded into a list's items
+    dense: tuple[tuple[int, float], ...] = ()  # (passage id, cosine), best first
+    lexical: tuple[tuple[int, float], ...] = ()  # (passage id, BM25 score), best first
 
 
 def ordinal_hint(query: str) -> str:
@@ -164,8 +165,7 @@ class Retriever:
         # The list cue must come from the user's own words: a follow-up ("那核安全方面呢？") of a
         # list question asks about one item, not for the list again.
         hits, intro = self._expand_list(question if history else query, hits)
-        signals = abstain.signals(idx, query, qv, dense, lexical, hits)
-        return Retrieval(question, query, hits, qv, signals, intro)
+        return Retrieval(question, query, hits, qv, intro, tuple(dense), tuple(lexical))
 
     def _answer_type_bonus(self, query: str) -> dict[tuple[str, int], float]:
         """A 'when' question prefers paragraphs that state a date, a 'who' question ones that name office-holders."""

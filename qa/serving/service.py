@@ -38,12 +38,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from qa.answering import abstain
+from qa.answering.abstain import Decision
 from qa.answering.compose import compose
 from qa.config import Settings
 from qa.documents import SUFFIXES, parse_document
 from qa.errors import BadInputError, IndexBusyError, IndexMissingError, QAError
 from qa.indexing import versions
 from qa.inputs import clean_history, clean_question
+from qa.search.retriever import Retrieval
 from qa.serving.batcher import QueryBatcher
 from qa.types import Answer
 
@@ -136,32 +138,29 @@ class QAService:
         """The latest settings.max_history earlier questions, normalized."""
         return clean_history(history, self.settings.max_history, self.settings.max_question_chars)
 
-    def retrieve(self, question: str, history: Sequence[str] = ()):
-        """Ranked paragraphs and the decision, before an answer is written: (Retrieval, found).
-
-        The confidence behind `found` is in `retrieval.signals["confidence"]`."""
+    def retrieve(self, question: str, history: Sequence[str] = ()) -> tuple[Retrieval, Decision]:
+        """Ranked paragraphs and the decision whether they answer, before an answer is written."""
         q = self.check_question(question)
         history = self.check_history(history)
-        _, retriever = self._current()
+        index, retriever = self._current()
         r = retriever.search(q, history)
-        conf = abstain.confidence(r.signals)
-        r.signals["confidence"] = conf
-        return r, conf >= abstain.threshold()
+        return r, abstain.decide(r, index, self.settings)
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
-        """Answer a question (earlier questions of the conversation in `history`, oldest first)."""
-        r, found = self.retrieve(question, history)
-        answer = self.compose(r, found)
-        if found and self.settings.llm_url:
+        """Answer a question (earlier questions of the conversation in `history`, oldest first):
+        resolve and retrieve -> decide -> compose -> (optional rewrite)."""
+        r, decision = self.retrieve(question, history)
+        answer = self.compose(r, decision)
+        if decision.found and self.settings.llm_url:
             from qa.answering.generate import rewrite
 
             answer = rewrite(answer, self.settings)
         return answer
 
-    def compose(self, r, found: bool) -> Answer:
-        """The extractive answer for a retrieval result."""
+    def compose(self, r: Retrieval, decision: Decision) -> Answer:
+        """The extractive answer for a retrieval result (the nearest passages when it was declined)."""
         index, _ = self._current()
-        return compose(r, index, found, self.settings.max_sentences, self.settings.top_k)
+        return compose(r, index, decision.found, self.settings.max_sentences, self.settings.top_k)
 
     # -- the index -----------------------------------------------------------------------
     def health(self) -> dict:

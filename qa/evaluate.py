@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from qa.errors import BadInputError
@@ -61,6 +64,41 @@ def _parse_row(raw: bytes) -> tuple[dict | None, str | None]:
     return q, None
 
 
+_MARKER = re.compile(r"\[\d+\]")
+_SPACE = re.compile(r"\s+")
+
+
+@cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+def _plain(text: str) -> str:
+    return _SPACE.sub("", _MARKER.sub("", text))
+
+
+def holds(answer_text: str, keys) -> bool:
+    """Whether the answer states the fact: one of `keys` occurs in it, citation markers like [3] and all
+    whitespace removed, compared as written and again with both sides in Simplified characters (OpenCC
+    t2s), since keys copied from Traditional documents meet answers to Simplified questions and back."""
+    text = _plain(answer_text or "")
+    wanted = [_plain(k) for k in keys or () if isinstance(k, str) and _plain(k)]
+    if not text or not wanted:
+        return False
+    if any(k in text for k in wanted):
+        return True
+    t2s = _t2s()
+    text = t2s(text)
+    return any(t2s(k) in text for k in wanted)
+
+
+def keys_of(q: dict) -> list[str]:
+    """The strings that state a question's fact: "key" (benchmark format) or "facts" (the report's sets)."""
+    return list(q.get("key") or q.get("facts") or [])
+
+
 def _is_gold(q: dict, doc: str, paragraph: int) -> bool:
     return paragraph in q["gold"] and (not q.get("file") or q["file"] == doc)
 
@@ -83,38 +121,58 @@ def judge(q: dict, answer, ranked: list[tuple[str, int, float]]) -> dict:
     if q.get("items"):
         top = {p for d, p, _ in ranked[:LIST_DEPTH] if not q.get("file") or d == q["file"]}
         row["items_covered"] = all(i in top for i in q["items"])
+    if q["gold"] and keys_of(q):
+        row["holds"] = answer.found and holds(answer.answer, keys_of(q))
     if q.get("facts") and q["gold"]:
         first = answer.answer.split("[", 1)[0] if answer.found else ""
         row["fact_first"] = any(f in first for f in q["facts"])
     return row
 
 
+def judge_all(
+    service, questions: list[dict], on_row: Callable[[int, dict | None], None] | None = None
+) -> tuple[list[dict], list[str], list[float]]:
+    """Ask every question (with its history) and judge it: (rows, skipped, seconds per question).
+
+    A question the service refuses (empty, only invisible characters ...) is described in `skipped`
+    and the rest still run. `on_row(i, row or None)` is called after each question."""
+    rows, latencies, skipped = [], [], []
+    for i, q in enumerate(questions, 1):
+        t0 = time.perf_counter()
+        try:
+            r, decision = service.retrieve(q["question"], q.get("history") or [])
+        except BadInputError as err:  # e.g. a question of only invisible characters
+            skipped.append(f"line {q.get('_line', i)}: {err}")
+            if on_row:
+                on_row(i, None)
+            continue
+        answer = service.compose(r, decision)
+        latencies.append(time.perf_counter() - t0)
+        ranked = [(h.doc, h.paragraph, h.score) for h in r.hits]
+        row = judge(q, answer, ranked)
+        row["confidence"] = round(decision.confidence, 4)
+        if q.get("full") and q.get("history"):
+            # The same question asked in full: a follow-up should rank as well as it.
+            full, _ = service.retrieve(q["full"])
+            row["full_rank"] = judge(q, answer, [(h.doc, h.paragraph, h.score) for h in full.hits])["rank"]
+        rows.append(row)
+        if on_row:
+            on_row(i, row)
+    return rows, skipped, latencies
+
+
 def evaluate(service, questions: list[dict], details: Path | None = None, progress: bool = True) -> dict:
     """Run every question through retrieval and answering; return the metrics (and write details)."""
-    rows, latencies, skipped = [], [], []
     out = open(details, "w", encoding="utf-8") if details else None
+
+    def on_row(i: int, row: dict | None) -> None:
+        if out and row:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if progress:
+            print(f"\reval {i}/{len(questions)}", end="", file=sys.stderr, flush=True)
+
     try:
-        for i, q in enumerate(questions, 1):
-            t0 = time.perf_counter()
-            try:
-                r, decision = service.retrieve(q["question"], q.get("history") or [])
-            except BadInputError as err:  # e.g. a question of only invisible characters
-                skipped.append(f"line {q.get('_line', i)}: {err}")
-                continue
-            answer = service.compose(r, decision)
-            latencies.append(time.perf_counter() - t0)
-            ranked = [(h.doc, h.paragraph, h.score) for h in r.hits]
-            row = judge(q, answer, ranked)
-            row["confidence"] = round(decision.confidence, 4)
-            if q.get("full") and q.get("history"):
-                # The same question asked in full: a follow-up should rank as well as it.
-                full, _ = service.retrieve(q["full"])
-                row["full_rank"] = judge(q, answer, [(h.doc, h.paragraph, h.score) for h in full.hits])["rank"]
-            rows.append(row)
-            if out:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            if progress:
-                print(f"\reval {i}/{len(questions)}", end="", file=sys.stderr, flush=True)
+        rows, skipped, latencies = judge_all(service, questions, on_row)
     finally:
         if out:
             out.close()
@@ -135,6 +193,7 @@ def _summary(rows: list[dict]) -> dict:
         return {"answerable": 0}
     rr = [1 / r["rank"] if r["rank"] and r["rank"] <= 10 else 0.0 for r in ans]
     facts = [r["fact_first"] for r in ans if "fact_first" in r]
+    held = [r["holds"] for r in ans if "holds" in r]
     return {
         "answerable": n,
         "recall@1": round(sum(1 for r in ans if r["rank"] == 1) / n, 3),
@@ -142,6 +201,7 @@ def _summary(rows: list[dict]) -> dict:
         "mrr@10": round(sum(rr) / n, 3),
         "wrongly_declined": sum(1 for r in ans if not r["found"]),
         "fact_in_first_sentence": round(sum(facts) / len(facts), 3) if facts else None,
+        "holds": round(sum(held) / len(held), 3) if held else None,
     }
 
 
@@ -185,6 +245,8 @@ def format_report(m: dict) -> str:
     if m.get("answerable"):
         lines.append(f"recall@1 {m['recall@1']:.3f}   recall@5 {m['recall@5']:.3f}   MRR@10 {m['mrr@10']:.3f}")
         lines.append(f"answerable wrongly declined: {m['wrongly_declined']}/{m['answerable']}")
+        if m.get("holds") is not None:
+            lines.append(f"answer holds the fact (a key in the answer; declined = no): {m['holds']:.3f}")
         if m.get("fact_in_first_sentence") is not None:
             lines.append(f"fact in the answer's first sentence: {m['fact_in_first_sentence']:.3f}")
     if m["unanswerable"]:
@@ -202,12 +264,13 @@ def format_report(m: dict) -> str:
     if m.get("skipped"):
         lines.append(f"questions skipped: {len(m['skipped'])} (" + "; ".join(m["skipped"][:3]) + ")")
     lines.append("")
-    lines.append(f"{'type':<14}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'declined':>10}")
+    lines.append(f"{'type':<14}{'n':>4}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'declined':>10}{'holds':>8}")
     for t, s in m.get("by_type", {}).items():
         if s.get("answerable"):
+            held = f"{s['holds']:>8.3f}" if s.get("holds") is not None else ""
             lines.append(
                 f"{t:<14}{s['questions']:>4}{s['recall@1']:>8.3f}{s['recall@5']:>8.3f}{s['mrr@10']:>8.3f}"
-                f"{s['wrongly_declined']:>10}"
+                f"{s['wrongly_declined']:>10}{held}"
             )
         else:
             lines.append(f"{t:<14}{s['questions']:>4}{'':>24}{s['declined']:>10}")

@@ -179,7 +179,9 @@ def cmd_build(args, settings) -> int:
         docs, skipped = indexer.load_documents(paths, settings)  # fail on bad input before loading the model
         embedder = make_embedder(settings.model, settings.cache_dir, settings.backend)  # loads only if needed
         with _ProgressBar("building") as bar:
-            index = indexer.build_documents(docs, settings, embedder, bar.update, reuse=not args.full, skipped=skipped)
+            index = indexer.build_documents(
+                docs, settings, embedder, bar.update, not args.full, skipped, indexer.corpus_files(paths)
+            )
     m = index.manifest
     if args.json:
         print(json.dumps(m, ensure_ascii=False, indent=2))

@@ -32,6 +32,7 @@ def bundled_model_dir() -> Path:
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "data" / "000_2a377fbb1db50b86.txt"
 QA_BIN = Path(sys.executable).with_name("qa")
+CORPUS_FILES = ("synonyms.tsv", "examples.txt")  # the report's corpus data (docs/synonyms.md)
 
 
 @pytest.fixture
@@ -46,6 +47,8 @@ def fake_build(tmp_path):
             data = tmp_path / "data"
             data.mkdir(exist_ok=True)
             shutil.copy(REPORT, data / REPORT.name)
+            for corpus_file in CORPUS_FILES:  # the report's synonyms and example questions, beside it
+                shutil.copy(REPORT.parent / corpus_file, data / corpus_file)
             paths = [data]
         settings = Settings(
             index_dir=tmp_path / name, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache", **settings_kw

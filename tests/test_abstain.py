@@ -9,7 +9,9 @@ import pytest
 from qa.answering import abstain
 from qa.config import Settings
 from qa.errors import CalibrationError
+from qa.indexing.synonyms import Lexicon
 from qa.text import YEAR
+from tests.conftest import ROOT
 
 
 def _index(paragraphs: dict):
@@ -19,6 +21,7 @@ def _index(paragraphs: dict):
         sentence_vectors=np.zeros((0, 2), np.float32),
         sentence_rows={},
         paragraph_years={k: set(YEAR.findall(v)) for k, v in paragraphs.items()},
+        lexicon=Lexicon(),
     )
 
 
@@ -128,8 +131,11 @@ def test_three_character_word_found_through_its_bigrams():
 
 
 def test_english_missing_is_share_not_covered_by_glossary():
-    assert abstain.english_missing("What is the capital of Australia?") == 1.0
-    assert abstain.english_missing("Who is the Party secretary of the Ministry of Ecology and Environment?") == 0.0
+    report = Lexicon.read(ROOT / "data" / "synonyms.tsv")
+    assert abstain.english_missing("What is the capital of Australia?", report) == 1.0
+    question = "Who is the Party secretary of the Ministry of Ecology and Environment?"
+    assert abstain.english_missing(question, report) == 0.0
+    assert abstain.english_missing(question, Lexicon()) == 1.0  # another corpus: no glossary
 
 
 def test_signals_on_a_hand_made_index():

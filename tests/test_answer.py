@@ -145,7 +145,7 @@ def test_question_naming_a_list_item_by_ordinal_leads_with_that_item(pipeline):
 )
 def test_only_an_ordinal_with_an_item_word_names_a_list_item(pipeline, question, items):
     index, _ = pipeline
-    assert _Asked.of(_retrieval(index, question, [21])).items == items
+    assert _Asked.of(_retrieval(index, question, [21]), index.lexicon).items == items
 
 
 def test_how_many_question_leads_with_a_sentence_stating_a_quantity(pipeline):

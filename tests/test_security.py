@@ -202,7 +202,9 @@ def test_replacing_the_corpus_twice_keeps_both_earlier_corpora(fake_build):
     second = service.clear_documents()
     assert first[0].parent != second[0].parent
     kept = _backups(settings)
-    assert len(kept) == 2 and any(k.endswith("-replaced/b.txt") for k in kept)
+    # the report, its examples.txt (the corpus's data goes with it: docs/synonyms.md) and b.txt
+    assert len(kept) == 3 and any(k.endswith("-replaced/b.txt") for k in kept)
+    assert any(k.endswith("-replaced/examples.txt") for k in kept) and not (settings.data_dir / "synonyms.tsv").exists()
     assert (
         first[0].exists()
         and first[0].read_bytes()
@@ -215,7 +217,7 @@ def test_overwriting_a_document_keeps_a_copy_and_a_failed_rebuild_puts_it_back(f
 
     settings, _, _ = fake_build()
     service = QAService(settings, embedder=FakeEmbedder())
-    name = next(p.name for p in settings.data_dir.iterdir())
+    name = next(p.name for p in sorted(settings.data_dir.iterdir()) if p.name.startswith("000_"))  # the report
     original = (settings.data_dir / name).read_bytes()
     upload = tmp_path / "up" / name
     upload.parent.mkdir()
@@ -239,7 +241,7 @@ def test_overwriting_a_document_keeps_a_copy_and_a_failed_rebuild_puts_it_back(f
 def test_removing_a_document_keeps_a_copy(fake_build):
     settings, _, _ = fake_build()
     service = QAService(settings, embedder=FakeEmbedder())
-    name = next(p.name for p in settings.data_dir.iterdir())
+    name = next(p.name for p in sorted(settings.data_dir.iterdir()) if p.name.startswith("000_"))  # the report
     data = (settings.data_dir / name).read_bytes()
     backup = service.remove_document(name)
     assert not (settings.data_dir / name).exists() and backup.read_bytes() == data

@@ -50,7 +50,7 @@ from qa.answering.kinds import DIGITS, MEASURE_WORDS, NUMBER
 from qa.config import Settings
 from qa.errors import CalibrationError
 from qa.indexing.lexical import tokens
-from qa.indexing.synonyms import GLOSSARY, _glossary, normalize
+from qa.indexing.synonyms import Lexicon
 from qa.text import CJK as _CJK
 from qa.text import YEAR
 
@@ -104,14 +104,14 @@ _CORPUS: list = [None, None]  # [index, its prepared text]: the last index seen 
 def _corpus(index) -> tuple[dict, dict, str]:
     """Normalized text and token set of every paragraph, and the whole corpus; once per index."""
     if _CORPUS[0] is not index:
-        texts = {k: normalize(v).lower() for k, v in index.paragraphs.items()}
-        toks = {k: set(tokens(v)) for k, v in index.paragraphs.items()}
+        texts = {k: index.lexicon.normalize(v).lower() for k, v in index.paragraphs.items()}
+        toks = {k: set(tokens(v)) for k, v in texts.items()}
         _CORPUS[:] = [index, (texts, toks, "\n".join(texts.values()))]
     return _CORPUS[1]
 
 
 def _words(query: str) -> list[str]:
-    return [w for w in jieba.lcut(normalize(query).lower(), HMM=False) if _HAS_WORD.search(w)]
+    return [w for w in jieba.lcut(query.lower(), HMM=False) if _HAS_WORD.search(w)]
 
 
 def content_words(query: str) -> list[str]:
@@ -198,7 +198,7 @@ _NAMED_AFTER = re.compile(r"[^。；，,]{0,8}?(?:[（(：:]|[,，]\s*(?:包括|
 
 def counted_only(query: str, top_texts: list[str]) -> bool:
     """The question asks which X, and the top passages only count X ("新增25个城市"), never name them."""
-    q = normalize(query)
+    q = query
     if not _WHICH.search(q):
         return False
     quoted = _QUOTED_COUNT.search(q)
@@ -221,7 +221,7 @@ def value_missing(
     question's year (the 2022 figure does not answer "how many in 2023"); a value of a kind (a
     person, a place, a day ...) from one of `anchored`, the passages about the question's most
     specific word (a name in paragraph 24 does not say who spoke for 浙江省 in paragraph 23)."""
-    q = normalize(query)
+    q = query
     wanted = [(kind.stated, anchored or top_texts) for kind in answer_types.asked(q)]
     quantity = _quantity_pattern(q)
     if quantity:
@@ -232,10 +232,12 @@ def value_missing(
     return float(missing or counted_only(query, top_texts))
 
 
-def english_missing(query: str) -> float:
-    """Share of an English question's content words that no glossary phrase covers."""
+def english_missing(query: str, lexicon: Lexicon) -> float:
+    """Share of an English question's content words that no glossary phrase of the corpus covers."""
     words = [w for w in _EN_WORD.findall(query.lower()) if w not in _EN_STOP and not w.isdigit()]
-    covered = {w for m in _glossary(str(GLOSSARY))[1].finditer(query) for w in _EN_WORD.findall(m.group(0).lower())}
+    pattern = lexicon.glossary_pattern
+    found = pattern.finditer(query) if pattern else ()
+    covered = {w for m in found for w in _EN_WORD.findall(m.group(0).lower())}
     return sum(w not in covered for w in words) / len(words) if words else 0.0
 
 
@@ -254,6 +256,7 @@ def signals(r, index, top_k: int) -> dict:
     """Evidence that the documents answer the question, read off a retrieval result."""
     query, hits = r.query, r.hits
     texts, toks, corpus = _corpus(index)
+    raw, query = query, index.lexicon.normalize(query)  # the words are matched in the index's matching form
     years = index.paragraph_years
     top = [(h.doc, h.paragraph) for h in hits[:top_k]]
     english = not _CJK.search(query)
@@ -269,7 +272,7 @@ def signals(r, index, top_k: int) -> dict:
         "value_missing": value_missing(query, [texts[k] for k in top], [years[k] for k in top], anchored),
     }
     if english:
-        out["missing"] = english_missing(query)
+        out["missing"] = english_missing(raw, index.lexicon)
     else:
         miss = missing_words(words, top, texts, toks, corpus)
         if words:

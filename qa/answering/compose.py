@@ -10,7 +10,7 @@ import numpy as np
 from qa.answering.kinds import MEASURE_WORDS
 from qa.indexing.lexical import tokens
 from qa.indexing.store import Index
-from qa.indexing.synonyms import translate_terms
+from qa.indexing.synonyms import Lexicon
 from qa.search.retriever import Retrieval, is_english, ordinal_hint
 from qa.types import Answer, Citation
 
@@ -60,21 +60,25 @@ class _Asked:
     terms: dict[str, float]  # query term -> weight in the lexical overlap
     number: bool  # a how-many question
     items: tuple[str, ...]  # list-item markers it names by ordinal ("六是")
+    lexicon: Lexicon  # the index's: sentences are matched in its matching form
 
     @classmethod
-    def of(cls, r: Retrieval) -> _Asked:
-        own = _terms(r.question)
-        terms = {t: 1.0 if t in own else INHERITED_WEIGHT for t in _terms(r.query)}
-        number = bool(_QUANTITY.search(f"{r.query} {translate_terms(r.query)}"))
+    def of(cls, r: Retrieval, lexicon: Lexicon) -> _Asked:
+        own = _terms(r.question, lexicon)
+        terms = {t: 1.0 if t in own else INHERITED_WEIGHT for t in _terms(r.query, lexicon)}
+        english = lexicon.english_terms(r.query) if is_english(r.query) else ""
+        number = bool(_QUANTITY.search(f"{r.query} {english}"))
         items = tuple(h for m in _ITEM_REF.finditer(r.query) for h in ordinal_hint(m.group()).split())
-        return cls(r.query_vector, terms, number, items)
+        return cls(r.query_vector, terms, number, items, lexicon)
 
     def scores(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
         """cosine + weighted share of the query's terms in the sentence + quantity and item bonuses."""
         out = vectors @ self.vector
         total = sum(self.terms.values())
         if total:
-            overlap = [sum(self.terms.get(t, 0.0) for t in set(tokens(x))) / total for x in texts]
+            overlap = [
+                sum(self.terms.get(t, 0.0) for t in set(tokens(self.lexicon.normalize(x)))) / total for x in texts
+            ]
             out = out + LEXICAL_BONUS * np.asarray(overlap)
         if self.number:
             out = out + NUMBER_BONUS * np.asarray([bool(_NUMBER.search(x)) for x in texts])
@@ -83,12 +87,12 @@ class _Asked:
         return out
 
 
-def _terms(text: str) -> set[str]:
+def _terms(text: str, lexicon: Lexicon) -> set[str]:
     """The terms BM25 sees for `text`: its words, a list-item ordinal as 六是, the glossary's Chinese for English."""
     extra = ordinal_hint(text)
     if is_english(text):
-        extra = f"{extra} {translate_terms(text)}"
-    return {t for t in tokens(f"{text} {extra}") if len(t) > 1 or t.isascii()}
+        extra = f"{extra} {lexicon.english_terms(text)}"
+    return {t for t in tokens(lexicon.normalize(f"{text} {extra}")) if len(t) > 1 or t.isascii()}
 
 
 def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, top_k: int = 3) -> Answer:
@@ -98,7 +102,7 @@ def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, top
     """
     if not r.hits:
         return Answer(r.question, False, _not_found(r.question), (), r.query)
-    asked = _Asked.of(r)
+    asked = _Asked.of(r, index.lexicon)
     if not found:
         nearest = [_best_in(h.doc, h.paragraph, asked, index) for h in r.hits[:top_k]]
         picked = [(s, h.score) for s, h in zip(nearest, r.hits) if s is not None]

@@ -9,6 +9,10 @@ from pathlib import Path
 from qa.errors import BadInputError, QAError
 from qa.types import Document
 
+# Files at the top of an indexed folder that describe the corpus rather than being documents:
+# its synonyms and its example questions (docs/synonyms.md). `qa build` keeps them in the index.
+CORPUS_FILES = ("synonyms.tsv", "examples.txt")
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -35,7 +39,9 @@ def discover(paths: Iterable[str | Path], suffixes: Iterable[str]) -> tuple[list
         p = Path(raw)
         if not p.exists():
             raise BadInputError(f"{p}: no such file or folder; check the path")
-        candidates = _walk(p, skipped) if p.is_dir() else [p]
+        candidates = (
+            [f for f in _walk(p, skipped) if f.parent != p or f.name not in CORPUS_FILES] if p.is_dir() else [p]
+        )
         for f in candidates:
             if f.suffix.lower() in suffixes:
                 found.append(f)

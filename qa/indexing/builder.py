@@ -25,9 +25,9 @@ from qa.documents import Skipped, load
 from qa.embedding import Embedder
 from qa.errors import BadInputError, QAError
 from qa.indexing import store, versions
-from qa.indexing import synonyms as lexicon
 from qa.indexing.chunking import context_text, passages_of, split_sentences
 from qa.indexing.lexical import BM25
+from qa.indexing.synonyms import Lexicon, read_corpus_file
 from qa.types import Document, Passage
 
 Progress = Callable[[float, str], None]
@@ -69,6 +69,13 @@ def load_documents(paths: Iterable[str | Path], settings: Settings) -> tuple[lis
     return load(paths, settings.max_file_bytes)
 
 
+def corpus_files(paths: Iterable[str | Path]) -> dict[str, str]:
+    """The corpus data files (synonyms.tsv, examples.txt) at the top of the folders among `paths`, by name."""
+    paths = list(paths)
+    found = {name: read_corpus_file(paths, name)[0] for name in store.CORPUS_FILES}
+    return {name: text for name, text in found.items() if text.strip()}
+
+
 def lock(settings: Settings, progress: Progress | None = None):
     """The index folder's build lock: wait up to settings.build_wait seconds for another build."""
     say = progress or (lambda f, m: None)
@@ -89,12 +96,16 @@ def build(
     with lock(settings, progress):
         if progress:
             progress(0.0, "reading documents")
+        paths = list(paths)
         docs, skipped = load_documents(paths, settings)
-        return build_documents(docs, settings, embedder, progress, reuse, skipped)
+        return build_documents(docs, settings, embedder, progress, reuse, skipped, corpus_files(paths))
 
 
-def plan(docs: list[Document], settings: Settings) -> Plan:
-    """Chunk every document (once per distinct text) and key every paragraph by what is embedded for it."""
+def plan(docs: list[Document], settings: Settings, lexicon: Lexicon | None = None) -> Plan:
+    """Chunk every document (once per distinct text) and key every paragraph by what is embedded for it.
+
+    Passages and sentences are embedded, and BM25-indexed, in the lexicon's matching form."""
+    lexicon = lexicon or Lexicon()
     out = Plan(docs=[])
     seen: dict[str, str] = {}
     for doc in docs:
@@ -111,7 +122,7 @@ def plan(docs: list[Document], settings: Settings) -> Plan:
         for p in passages_of(doc, settings.chunk_chars, settings.chunk_overlap, first_id=len(out.passages)):
             out.passages.append(p)
             passage_texts.setdefault(p.paragraph, []).append(lexicon.normalize(context_text(p, by_number)))
-            out.lexical_texts.append(context_text(p, by_number, title=False))
+            out.lexical_texts.append(lexicon.normalize(context_text(p, by_number, title=False)))
         for para in doc.paragraphs:
             if para.boilerplate:
                 continue
@@ -187,14 +198,18 @@ def build_documents(
     progress: Progress | None = None,
     reuse: bool = True,
     skipped: Sequence[Skipped] = (),
+    corpus: dict[str, str] | None = None,
 ) -> store.Index:
     """Index documents already read (see `build`); reuse the current version's vectors unless `reuse` is False.
 
-    `skipped` (files that could not be read) are listed in the manifest."""
+    `skipped` (files that could not be read) are listed in the manifest; `corpus` (from
+    `corpus_files`) is kept in the version and its synonyms file is the index's lexicon."""
     t0 = time.perf_counter()
     say = progress or (lambda f, m: None)
     with lock(settings, progress):
-        work = plan(docs, settings)
+        corpus = dict(corpus or {})
+        lexicon = Lexicon(corpus.get(store.SYNONYMS, ""))
+        work = plan(docs, settings, lexicon)
         known, parent = previous_vectors(settings, embedder.name) if reuse else ({}, _current(settings))
         todo: dict[str, Unit] = {}
         for unit in work.units.values():
@@ -210,7 +225,8 @@ def build_documents(
                     todo[unit.key].passage_vectors,
                     todo[unit.key].sentence_vectors,
                 )
-        index = _assemble(work, embedder, settings, parent, reused=len(work.units) - len(todo), t0=t0, skipped=skipped)
+        index = _assemble(work, embedder, settings, parent, len(work.units) - len(todo), t0, skipped, lexicon)
+        index.corpus_files = corpus
         say(0.98, "writing the index")
         store.save(index, settings.index_dir)
         say(1.0, "done")
@@ -223,7 +239,14 @@ def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
 
 
 def _assemble(
-    work: Plan, embedder: Embedder, settings: Settings, parent, reused: int, t0: float, skipped: Sequence[Skipped] = ()
+    work: Plan,
+    embedder: Embedder,
+    settings: Settings,
+    parent,
+    reused: int,
+    t0: float,
+    skipped: Sequence[Skipped] = (),
+    lexicon: Lexicon | None = None,
 ) -> store.Index:
     """Vectors in passage / sentence order, BM25, the document records and the manifest."""
     units = list(work.units.values())  # in document and paragraph order, like the passages and sentences
@@ -232,7 +255,7 @@ def _assemble(
     sentence_vectors = _stack([u.sentence_vectors for u in units], dim)
     if len(vectors) != len(work.passages) or len(sentence_vectors) != len(work.sentences):
         raise AssertionError("passage/sentence vectors out of step with the passages")  # a bug, never user input
-    lexical = BM25.build(work.lexical_texts)  # tokens() normalizes
+    lexical = BM25.build(work.lexical_texts)  # texts in matching form (plan)
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     documents = [_document_record(d, work, built_at) for d in work.docs]
     manifest = {
@@ -245,7 +268,7 @@ def _assemble(
             "chunk_overlap": settings.chunk_overlap,
             "context": "title (dense only) + list intro lead + paragraph lead",
         },
-        "lexicon": lexicon.version(),
+        "lexicon": (lexicon or Lexicon()).version,  # the synonyms file's copy is in the version (store.py)
         "documents": [
             {
                 k: d[k]

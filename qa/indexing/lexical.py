@@ -16,8 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.indexing.synonyms import normalize
-
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 # Function characters that carry no topic; they still count in document length.
@@ -25,8 +23,10 @@ _STOP = set("的了和与及在是为对把将要等中上下也都而以之其�
 
 
 def tokens(text: str) -> list[str]:
-    """Normalized CJK unigrams (minus function characters) and bigrams, plus lowercase Latin words and numbers."""
-    text = normalize(text).lower()
+    """CJK unigrams (minus function characters) and bigrams, plus lowercase Latin words and numbers.
+
+    `text` should be in its matching form already (Index.lexicon.normalize), passages and questions alike."""
+    text = text.lower()
     out: list[str] = []
     for run in _CJK_RUN.findall(text):
         out.extend(c for c in run if c not in _STOP)

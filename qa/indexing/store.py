@@ -9,6 +9,8 @@ Where versions live and how one becomes current atomically: versions.py. Files o
     lexical.*        the bm25s BM25 index over the same passages (memory-mapped arrays + vocabulary)
     sentences.jsonl  every sentence of every paragraph: doc, paragraph, start, end (offsets in the paragraph)
     sentences.npy    their vectors (row i == sentence i), used to pick the sentences that answer; memory-mapped
+    synonyms.tsv     the corpus's synonyms file, when its folder had one (the index's lexicon: Index.lexicon)
+    examples.txt     the corpus's example questions, when its folder had them (the UI's "Try" buttons)
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ import dataclasses
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from qa.documents import discovery
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.indexing import versions
 from qa.indexing.lexical import BM25
+from qa.indexing.synonyms import FILE as SYNONYMS
+from qa.indexing.synonyms import Lexicon
 from qa.stores import VectorStore, open_store
 from qa.text import YEAR
 from qa.types import Passage
@@ -33,6 +39,10 @@ FORMAT_VERSION = 3
 # Besides these, a version holds the files its store lists in the manifest (vectors.faiss for FAISS)
 # and, unless the store answers the BM25 side itself (Milvus), the bm25s files (BM25.FILES).
 FILES = ("passages.jsonl", "documents.json", "sentences.jsonl", "sentences.npy")
+# Files beside the documents that describe the corpus (docs/synonyms.md); a version keeps a copy
+# of those its build found, listed in the manifest's "corpus_files".
+CORPUS_FILES = discovery.CORPUS_FILES
+EXAMPLES = "examples.txt"
 
 
 def _lexical_files(described: dict) -> tuple[str, ...]:
@@ -50,6 +60,18 @@ class Index:
     lexical: BM25
     sentences: list[tuple[str, int, int, int]]  # (doc, paragraph, start, end)
     sentence_vectors: np.ndarray
+    corpus_files: dict[str, str] = field(default_factory=dict)  # name (CORPUS_FILES) -> text
+
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        """The corpus's matching knowledge, from the index's own copy of its synonyms file."""
+        return Lexicon(self.corpus_files.get(SYNONYMS, ""))
+
+    @property
+    def examples(self) -> list[str]:
+        """The corpus's example questions (examples.txt: one a line, # comments), for the UI."""
+        text = self.corpus_files.get(EXAMPLES, "")
+        return [q.strip() for q in text.splitlines() if q.strip() and not q.lstrip().startswith("#")]
 
     @property
     def version(self) -> str:
@@ -148,6 +170,8 @@ def _write_files(index: Index, folder: Path) -> dict:
     versions.checkpoint("wrote sentences.jsonl")
     np.save(folder / "sentences.npy", np.asarray(index.sentence_vectors, dtype=np.float32))
     versions.checkpoint("wrote sentences.npy")
+    for name, text in index.corpus_files.items():
+        (folder / name).write_text(text, encoding="utf-8")
     return described
 
 
@@ -162,8 +186,8 @@ def save(index: Index, folder: Path) -> str:
         stage = versions.staging(folder, version)
         try:
             described = _write_files(index, stage)
-            names = [*described.get("files", []), *_lexical_files(described), *FILES]
-            manifest = dict(index.manifest, version=version, store=described)
+            names = [*described.get("files", []), *_lexical_files(described), *FILES, *index.corpus_files]
+            manifest = dict(index.manifest, version=version, store=described, corpus_files=sorted(index.corpus_files))
             manifest["files"] = {name: _sha(stage / name) for name in names}
             (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
             versions.checkpoint("wrote manifest.json")
@@ -243,7 +267,8 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
             f"{fix}, or set QA_MODEL={manifest.get('model')}"
         )
     described = manifest.get("store") if isinstance(manifest.get("store"), dict) else {}
-    for name in [*described.get("files", []), *_lexical_files(described), *FILES]:
+    corpus_names = [n for n in manifest.get("corpus_files") or () if n in CORPUS_FILES]
+    for name in [*described.get("files", []), *_lexical_files(described), *FILES, *corpus_names]:
         p = vdir / name
         if not p.exists():
             raise IndexCorruptError(f"{p} is missing; {fix}")
@@ -265,6 +290,7 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
         with open(vdir / "sentences.jsonl", encoding="utf-8") as f:
             sentences = [tuple(json.loads(line)) for line in f if line.strip()]
         sentence_vectors = np.load(vdir / "sentences.npy", mmap_mode="r")
+        corpus_files = {n: (vdir / n).read_text(encoding="utf-8") for n in corpus_names}
     except FileNotFoundError:
         raise
     except Exception as e:  # noqa: BLE001 - any parse failure means the same thing to the user
@@ -281,4 +307,11 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
         )
     if dim is not None and vectors.dim != dim:
         raise IndexCorruptError(f"{folder}/ holds {vectors.dim}-dim vectors but the model gives {dim}; {fix}")
-    return Index(manifest, vectors, passages, documents, lexical, sentences, sentence_vectors)
+    index = Index(manifest, vectors, passages, documents, lexical, sentences, sentence_vectors, corpus_files)
+    if manifest.get("lexicon") != index.lexicon.version:
+        # The passages were normalized (BM25 terms, vectors) by another version of the matching code.
+        raise IndexCorruptError(
+            f"{folder}/ was built with another version of the matching normalization "
+            f"(qa/indexing/synonyms.py METHOD); {fix}"
+        )
+    return index

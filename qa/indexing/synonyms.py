@@ -1,68 +1,148 @@
-"""Near-synonym normalization so standard-Chinese questions meet "spun" documents.
+"""A corpus's matching knowledge: the `Lexicon` every index carries (`Index.lexicon`).
 
-The table (qa/data/zh_variants.tsv) maps variants to a canonical word; both passages and
-questions are rewritten with the same longest-match pass before BM25 tokenization and before
-passages are embedded. Displayed and cited text is never rewritten.
+Matching form = Traditional characters folded to Simplified (OpenCC t2s) + the corpus's own
+variants rewritten to the words people ask with. Passages and questions both go through
+`Lexicon.normalize` before BM25 tokenization and before embedding; displayed and cited text is
+never rewritten. English questions get Chinese terms for BM25 from `Lexicon.english_terms`:
+the corpus's glossary first, then CC-CEDICT (qa/indexing/cedict.py).
+
+The knowledge about one corpus is data beside its documents, never code: a `synonyms.tsv` at the
+top of an indexed folder (docs/synonyms.md). `qa build` copies it into the index version and
+records `Lexicon.version` in the manifest, so an index always matches with what it was built
+with. Without the file only the general mechanisms (t2s, CC-CEDICT) apply.
+
+File format (UTF-8; blank lines and lines starting with # are ignored), two kinds of lines
+told apart by their first field:
+
+    canonical<TAB>variant variant ...   first field Chinese: the documents write a variant where
+                                        people say canonical; both sides are rewritten to it,
+                                        longest match first. "=" as a variant protects a phrase
+                                        from the shorter rules inside it (危险废物 vs 危险).
+    english phrase<TAB>中文术语          first field without Chinese: a glossary entry; an English
+                                        question containing the phrase (whole words, any case,
+                                        an optional plural s) gets the Chinese term.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cached_property, lru_cache
 from pathlib import Path
 
-TABLE = Path(__file__).parents[1] / "data" / "zh_variants.tsv"
+FILE = "synonyms.tsv"
+# Part of every version: change it when normalize() changes, so indexes built before are rebuilt.
+METHOD = "opencc t2s, then variants (longest match); v1"
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-@lru_cache(maxsize=4)
-def _load(path: str) -> tuple[dict[str, str], re.Pattern | None, str]:
-    raw = Path(path).read_bytes()
-    mapping: dict[str, str] = {}
-    for line in raw.decode("utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        canonical, _, variants = line.partition("\t")
-        canonical = canonical.strip()
-        for v in variants.split():
-            # "=" protects a phrase: it maps to itself, and being longer it wins over shorter rules.
-            mapping[canonical if v == "=" else v] = canonical
-    words = sorted(mapping, key=len, reverse=True)
-    pattern = re.compile("|".join(map(re.escape, words))) if words else None
-    return mapping, pattern, hashlib.sha256(raw).hexdigest()[:16]
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
 
 
-def normalize(text: str, table: Path = TABLE) -> str:
-    """Rewrite every known variant in `text` to its canonical word (longest match first)."""
-    mapping, pattern, _ = _load(str(table))
-    if pattern is None:
-        return text
-    return pattern.sub(lambda m: mapping[m.group()], text)
+def simplified(text: str) -> str:
+    """`text` with Traditional characters folded to Simplified (OpenCC t2s; same length in practice)."""
+    return _t2s().convert(text) if text else text
 
 
-def version(table: Path = TABLE) -> str:
-    """Content hash of the table; recorded in the manifest so an index built with another table is noticed."""
-    return _load(str(table))[2]
+class Lexicon:
+    """One corpus's matching knowledge, from the text of its synonyms file ("" for none). Cheap to construct."""
+
+    def __init__(self, text: str = "", source: str | None = None):
+        self.text = text
+        self.source = source  # where the text came from, for messages
+        self.version = hashlib.sha256(f"{METHOD}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    @classmethod
+    def read(cls, path: str | Path | None) -> Lexicon:
+        """The lexicon in a synonyms file; the general one when `path` is None or missing."""
+        if path is None or not Path(path).is_file():
+            return cls()
+        return cls(Path(path).read_text(encoding="utf-8-sig"), str(path))
+
+    def __repr__(self) -> str:
+        return f"Lexicon(version={self.version!r}, variants={len(self.variants)}, glossary={len(self.glossary)})"
+
+    # -- the file ------------------------------------------------------------------------
+    @cached_property
+    def _tables(self) -> tuple[dict[str, str], dict[str, str]]:
+        variants: dict[str, str] = {}
+        glossary: dict[str, str] = {}
+        for line in self.text.splitlines():
+            if not line.strip() or line.lstrip().startswith("#") or "\t" not in line:
+                continue
+            key, _, value = line.partition("\t")
+            key, value = key.strip(), value.strip()
+            if not key or not value:
+                continue
+            if _CJK.search(key):
+                canonical = simplified(key)
+                for v in simplified(value).split():
+                    # "=" protects a phrase: it maps to itself, and being longer it wins over shorter rules.
+                    variants[canonical if v == "=" else v] = canonical
+            else:
+                glossary[" ".join(key.lower().split())] = value
+        return variants, glossary
+
+    @property
+    def variants(self) -> dict[str, str]:
+        """variant -> canonical word (both Simplified)."""
+        return self._tables[0]
+
+    @property
+    def glossary(self) -> dict[str, str]:
+        """English phrase (lowercase) -> Chinese term."""
+        return self._tables[1]
+
+    @cached_property
+    def _variant_pattern(self) -> re.Pattern | None:
+        words = sorted(self.variants, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, words))) if words else None
+
+    @cached_property
+    def glossary_pattern(self) -> re.Pattern | None:
+        """Whole glossary phrases in English text (longest first, any case, an optional plural s/es)."""
+        words = sorted(self.glossary, key=len, reverse=True)
+        if not words:
+            return None
+        return re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words) + r")(?:e?s)?\b", re.I)
+
+    # -- the interface ---------------------------------------------------------------------
+    def normalize(self, text: str) -> str:
+        """The matching form of `text`: Simplified characters, the corpus's variants rewritten. Never for display."""
+        text = simplified(text)
+        pattern = self._variant_pattern
+        if pattern is None:
+            return text
+        variants = self.variants
+        return pattern.sub(lambda m: variants[m.group()], text)
+
+    def glossary_terms(self, text: str) -> tuple[list[str], str]:
+        """(Chinese terms of the glossary phrases in `text`, `text` with those phrases cut out)."""
+        pattern = self.glossary_pattern
+        if pattern is None:
+            return [], text
+        terms = [self.glossary[" ".join(m.group(1).lower().split())] for m in pattern.finditer(text)]
+        return terms, pattern.sub(" , ", text)
+
+    def english_terms(self, text: str) -> str:
+        """Chinese terms for an English question, space-separated: the corpus glossary first, then CC-CEDICT."""
+        from qa.indexing import cedict
+
+        terms, rest = self.glossary_terms(text)
+        return " ".join([*terms, *cedict.terms(rest)])
 
 
-GLOSSARY = Path(__file__).parents[1] / "data" / "en_zh.tsv"
+def find(paths: Iterable[str | Path], name: str = FILE) -> list[Path]:
+    """The corpus data files called `name` at the top of the folders among `paths`, in order."""
+    return [Path(p) / name for p in paths if Path(p).is_dir() and (Path(p) / name).is_file()]
 
 
-@lru_cache(maxsize=2)
-def _glossary(path: str) -> tuple[dict[str, str], re.Pattern]:
-    entries: dict[str, str] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#") and "\t" in line:
-            en, zh = line.split("\t", 1)
-            if zh.strip():
-                entries[en.strip().lower()] = zh.strip()
-    words = sorted(entries, key=len, reverse=True)
-    # Whole words only, an optional plural s/es.
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")(?:e?s)?\b", re.I)
-    return entries, pattern
-
-
-def translate_terms(text: str, table: Path = GLOSSARY) -> str:
-    """Chinese terms for the English phrases in `text` (longest match), space-separated."""
-    entries, pattern = _glossary(str(table))
-    return " ".join(entries[m.group(1).lower()] for m in pattern.finditer(text))
+def read_corpus_file(paths: Iterable[str | Path], name: str) -> tuple[str, list[str]]:
+    """The text of every `name` file at the top of the folders among `paths`, joined; and where each came from."""
+    found = find(paths, name)
+    return "\n".join(f.read_text(encoding="utf-8-sig") for f in found), [str(f) for f in found]

@@ -11,7 +11,6 @@ import numpy as np
 from qa.answering import kinds as answer_types
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.indexing import synonyms as lexicon
 from qa.indexing.store import Index
 from qa.search import followup
 from qa.text import YEAR, is_english  # noqa: F401  (is_english: also imported from here by compose)
@@ -137,15 +136,17 @@ class Retriever:
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index
         query = relative_years(followup.resolve(question, history), self.reference_year)
+        lexicon = idx.lexicon
         hint = ordinal_hint(query)
         if is_english(query):
-            # BM25 has nothing to match an English question with: give it the glossary's Chinese.
-            hint = f"{hint} {lexicon.translate_terms(query)}"
+            # BM25 has nothing to match an English question with: give it Chinese terms (the
+            # corpus glossary's, then CC-CEDICT's).
+            hint = f"{hint} {lexicon.english_terms(query)}"
         # The embedding reads English as is: appending the glossary's Chinese measured worse.
         qv = self.embedder.embed_batch([lexicon.normalize(query)], "query")[0].astype(np.float32)
         k = min(s.candidates, len(idx.passages))
         dense = idx.vectors.search(qv, k)  # [(passage id, cosine)], best first
-        lexical = idx.lexical.top(f"{query} {hint}", k)
+        lexical = idx.lexical.top(lexicon.normalize(f"{query} {hint}"), k)
 
         fused = FUSIONS[s.fusion](dense, lexical, s)
 

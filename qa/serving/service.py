@@ -42,6 +42,7 @@ from qa.answering.abstain import Decision
 from qa.answering.compose import compose
 from qa.config import Settings
 from qa.documents import SUFFIXES, parse_document
+from qa.documents.discovery import CORPUS_FILES
 from qa.errors import BadInputError, IndexBusyError, IndexMissingError, QAError
 from qa.indexing import versions
 from qa.inputs import clean_history, clean_question
@@ -111,16 +112,11 @@ class QAService:
     def _open(self):
         from qa.errors import IndexCorruptError
         from qa.indexing import store
-        from qa.indexing import synonyms as lexicon
         from qa.search.retriever import Retriever
 
         # Check the index on disk first: a missing or damaged index should not cost a model load.
+        # The index carries its own lexicon (its copy of the corpus's synonyms file; store.load checks it).
         index = store.load(self.settings.index_dir, model=self.embedder.name)
-        if index.manifest.get("lexicon") != lexicon.version():
-            raise IndexCorruptError(
-                f"{self.settings.index_dir}/ was built with another version of the variant lexicon "
-                f"(qa/data/zh_variants.tsv changed); rebuild with: qa build --index {self.settings.index_dir}"
-            )
         if index.vectors.dim != self.embedder.dim:
             raise IndexCorruptError(
                 f"{self.settings.index_dir}/ holds {index.vectors.dim}-dim vectors but the model gives "
@@ -311,9 +307,12 @@ class QAService:
     def clear_documents(self) -> list[Path]:
         """Move every document aside (for 'replace the corpus') into a new backup folder; return the moved files.
 
+        The corpus's synonyms and examples (docs/synonyms.md) go with the documents they describe.
         Earlier backups are never touched, so replacing twice keeps both earlier corpora."""
         files = [
-            f for f in sorted(Path(self.settings.data_dir).glob("*")) if f.is_file() and f.suffix.lower() in SUFFIXES
+            f
+            for f in sorted(Path(self.settings.data_dir).glob("*"))
+            if f.is_file() and (f.suffix.lower() in SUFFIXES or f.name in CORPUS_FILES)
         ]
         if not files:
             return []

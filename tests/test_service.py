@@ -106,9 +106,10 @@ def test_replace_corpus_can_be_restored(fake_build):
     settings, _, _ = fake_build()
     service = QAService(settings, embedder=FakeEmbedder())
     moved = service.clear_documents()
-    assert moved and not any(settings.data_dir.glob("*.txt"))
+    assert moved and not any(settings.data_dir.glob("[!.]*"))  # documents and the corpus's synonyms/examples
     service.restore_documents(moved)
-    assert sorted(p.name for p in settings.data_dir.glob("*.txt")) == [m.name for m in moved]
+    assert sorted(p.name for p in settings.data_dir.glob("[!.]*")) == sorted(m.name for m in moved)
+    assert {"synonyms.tsv", "examples.txt"} <= {m.name for m in moved}
 
 
 def test_empty_question_is_refused_before_anything_loads(tmp_path):

@@ -134,15 +134,20 @@ def baseline_threshold(pairs: list[tuple[dict, float]], budget: float = BASELINE
 
 
 # -- the pipeline ----------------------------------------------------------------------------------
-def build(corpus: Corpus, settings, embedder, folder: Path):
-    """Index the corpus's documents with `qa build`'s code into `folder`; returns (settings, documents)."""
+def build(corpus: Corpus, settings, embedder, folder: Path, synonyms: bool = True):
+    """Index the corpus's documents with `qa build`'s code into `folder`; returns (settings, documents).
+
+    The corpus's synonyms file and examples (docs/synonyms.md) go in as `qa build` takes them,
+    unless `synonyms` is False (the general mechanisms alone)."""
     from qa.indexing import builder as indexer
+    from qa.indexing.synonyms import FILE
 
     s = settings.replace(index_dir=folder, data_dir=corpus.docs[0])
     t0 = time.perf_counter()
     with indexer.lock(s):
         docs, skipped = indexer.load_documents(corpus.docs, s)
-        index = indexer.build_documents(docs, s, embedder, None, reuse=True, skipped=skipped)
+        corpus_files = {k: v for k, v in indexer.corpus_files(corpus.docs).items() if synonyms or k != FILE}
+        index = indexer.build_documents(docs, s, embedder, None, True, skipped, corpus_files)
     r = index.manifest["reused"]
     log(
         f"{corpus.name}: {len(docs)} documents indexed in {time.perf_counter() - t0:.1f}s "
@@ -264,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="at most N questions per corpus part (a fixed sample)")
     ap.add_argument("--markdown", type=Path, help="also write the table with its command and commit to FILE")
     ap.add_argument("--json", type=Path, help="write per-question details and the table to FILE")
+    ap.add_argument("--no-synonyms", action="store_true", help="index without the corpora's synonyms.tsv files")
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     if not parts or any(p not in PARTS for p in parts):
@@ -295,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         vectors = VectorCache(embedder, work / f"vectors-{hashlib.sha256(settings.model.encode()).hexdigest()[:8]}.npz")
         for corpus in corpora:
             # Corpora over the same documents share one index folder (report and report-hant, cmrc and cmrc-en).
-            s, docs = build(corpus, settings, embedder, work / index_folder(corpus))
+            folder = work / (index_folder(corpus) + ("-no-synonyms" if args.no_synonyms else ""))
+            s, docs = build(corpus, settings, embedder, folder, synonyms=not args.no_synonyms)
             service = QAService(s, embedder=embedder)
             base = Baseline(docs, vectors)
             tune_all = questions(corpus, "tune")

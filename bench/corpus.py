@@ -47,7 +47,7 @@ def _pool(folders) -> list[tuple[str, list[int], list[str]]]:
         if not Path(folder).is_dir():
             print(f"corpus: {folder} not found, left out of the pool", file=sys.stderr)
             continue
-        for f in discover([folder]):
+        for f in discover([folder])[0]:
             doc = read_document(f, 50_000_000)
             counts, sentences = [], []
             for p in doc.paragraphs:
@@ -64,7 +64,7 @@ def _pool(folders) -> list[tuple[str, list[int], list[str]]]:
 
 
 def report_chars() -> int:
-    return sum(len(p.text) + 1 for f in discover([REPORT]) for p in read_document(f, 50_000_000).paragraphs)
+    return sum(len(p.text) + 1 for f in discover([REPORT])[0] for p in read_document(f, 50_000_000).paragraphs)
 
 
 def generate(factor: float, out: Path, pool_folders=POOL, seed: int = 12) -> dict:
@@ -73,7 +73,7 @@ def generate(factor: float, out: Path, pool_folders=POOL, seed: int = 12) -> dic
         shutil.rmtree(out)
     out.mkdir(parents=True)
     if factor == 1:
-        for f in discover([REPORT]):
+        for f in discover([REPORT])[0]:
             shutil.copy(f, out / f.name)
         files = list(out.iterdir())
         nbytes = sum(f.stat().st_size for f in files)

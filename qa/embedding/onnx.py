@@ -161,6 +161,13 @@ def _quantize(src: Path, out: Path) -> None:
     quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True)
 
 
+def _env_threads() -> int:
+    try:
+        return max(0, int(os.environ.get("OMP_NUM_THREADS", "0")))
+    except ValueError:
+        return 0
+
+
 class OnnxRunner:
     """Tokenize, run the exported transformer, pool and normalize: sentence-transformers' encode, in ONNX Runtime."""
 
@@ -170,7 +177,8 @@ class OnnxRunner:
 
         folder = onnx_dir(model_dir)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # 0: one per physical core, like torch
+        # 0: OMP_NUM_THREADS if set (torch honours it; ONNX Runtime does not read it), else one per core.
+        options.intra_op_num_threads = threads or _env_threads()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(folder / FILES[precision]), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))

@@ -212,9 +212,9 @@ def pool_vectors(keep: Path, embedder) -> tuple[list[str], np.ndarray]:
     """Every pool sentence (normalized as builds embed them) and its real vector, cached in `keep`."""
     import corpus
 
-    from qa.indexing import synonyms as lexicon
+    from qa.indexing.synonyms import Lexicon
 
-    sentences = sorted({lexicon.normalize(s) for _, _, parts in corpus._pool(corpus.POOL) for s in parts})
+    sentences = sorted({Lexicon().normalize(s) for _, _, parts in corpus._pool(corpus.POOL) for s in parts})
     digest = hashlib.sha256("\n".join([embedder.name, *sentences]).encode()).hexdigest()[:16]
     cache = keep / f"pool-{digest}.npy"
     if cache.exists():
@@ -297,7 +297,7 @@ def warm_asks(settings, model, bare, questions: list[dict]) -> dict:
     """Warm asks split into embed / search / answer, the embed+exact-search limit, recall@10 vs exact."""
     import faiss
 
-    from qa.indexing import synonyms as lexicon
+    from qa.indexing.synonyms import Lexicon
     from qa.serving.service import QAService
 
     timed = TimedEmbedder(model)
@@ -330,7 +330,7 @@ def warm_asks(settings, model, bare, questions: list[dict]) -> dict:
     queries = np.vstack(qvs).astype(np.float32)
     for q, qv in zip(questions, queries):
         t0 = time.perf_counter()
-        bare.encode([lexicon.normalize(q["question"])], prompt="query: ", normalize_embeddings=True)
+        bare.encode([Lexicon().normalize(q["question"])], prompt="query: ", normalize_embeddings=True)
         bare_ms.append(1000 * (time.perf_counter() - t0))
         t0 = time.perf_counter()
         exact.search(qv.reshape(1, -1), k)
@@ -546,6 +546,9 @@ def main(argv: list[str] | None = None) -> int:
         "model_load_s": args.model_load_s,
         "loadavg_start": os.getloadavg()[0],
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "code": subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
         "synthetic_from": args.synthetic_from,
         "rows": [],
     }
@@ -570,13 +573,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 README = ROOT / "bench" / "README.md"
-MARKS = ("<!-- perf.py table: written by bench/perf.py --write-readme -->", "<!-- /perf.py table -->")
 
 
-def write_readme(text: str) -> None:
-    """Replace the table between the markers in bench/README.md (figures are never typed by hand)."""
+def write_readme(text: str, script: str = "perf.py") -> None:
+    """Replace the table between the script's markers in bench/README.md (figures are never typed by hand)."""
+    marks = (f"<!-- {script} table: written by bench/{script} --write-readme -->", f"<!-- /{script} table -->")
     doc = README.read_text(encoding="utf-8")
-    start, end = doc.index(MARKS[0]) + len(MARKS[0]), doc.index(MARKS[1])
+    start, end = doc.index(marks[0]) + len(marks[0]), doc.index(marks[1])
     README.write_text(doc[:start] + "\n" + text + "\n" + doc[end:], encoding="utf-8")
 
 
@@ -587,7 +590,7 @@ def report(result: dict, synthetic_from: int) -> str:
             "",
             f"{result['cpus']} CPUs, {result['threads']} thread(s), backend {result['backend']} "
             f"(model load {result['model_load_s']:.1f} s), load average {result['loadavg_start']:.1f} -> "
-            f"{result['loadavg_end']:.1f}; measured {result['date']}.",
+            f"{result['loadavg_end']:.1f}; measured {result['date']} (code {result.get('code', '?')}).",
             "Corpora: 1x = the report (data/); larger = sentence-level reshuffles of the report, CMRC 2018 trial "
             f"and DRCD dev articles (bench/corpus.py); from {synthetic_from:,}x on the vectors are synthetic "
             "(each pool sentence embedded once by the real model; a passage = the normalized mean of its "

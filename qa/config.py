@@ -36,6 +36,10 @@ class Settings:
     # Where passage vectors live (qa/stores/): "faiss" (files in each index version, the default),
     # "milvus://HOST:PORT" (a Milvus server) or "milvus-lite" (in-process, inside each version).
     store: str = "faiss"
+    # Candidates an HNSW index (corpora from 100k passages, qa/stores/faiss_store.py) examines per
+    # search: recall against exact search grows with it, and so does search time. 0 searches with
+    # the value the index was built with (faiss_store.HNSW_EF_SEARCH, chosen by bench/ann.py).
+    ef_search: int = 0
 
     # Chunking. e5-small reads 512 tokens, but its embeddings blur long inputs: passages of
     # ~1-4 sentences (<= 200 chars) retrieved best on the dev set. Overlap is in sentences.
@@ -151,6 +155,8 @@ def validate(s: Settings) -> None:
         raise BadInputError(str(e)) from None
     if s.fusion not in ("zscore", "rrf"):
         raise BadInputError(f"fusion must be 'zscore' or 'rrf', got {s.fusion!r}")
+    if s.ef_search < 0:
+        raise BadInputError(f"ef_search must be >= 0 (0: the index's own), got {s.ef_search}")
     if s.chunk_overlap < 0:
         raise BadInputError(f"chunk_overlap must be >= 0, got {s.chunk_overlap}")
     if not 0 < s.port < 65536:

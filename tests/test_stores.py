@@ -208,3 +208,12 @@ def test_bm25_top_orders_by_score_then_id_and_survives_save_load(tmp_path):
 def test_bm25_of_a_corpus_without_terms():
     bm = BM25.build(["。", "！"])
     assert len(bm) == 2 and bm.top("生态", 5) == []
+
+
+def test_hnsw_search_breadth_is_the_built_one_unless_set(tmp_path):
+    vectors = _unit(300)
+    described = FaissStore.build(range(300), vectors, exact_below=1).save(tmp_path)
+    assert FaissStore.open(described, tmp_path).index.hnsw.efSearch == described["ef_search"]
+    tuned = stores.open_store(described, tmp_path, ef_search=37)
+    assert tuned.index.hnsw.efSearch == 37 and tuned.description["ef_search"] == 37
+    assert tuned.search(vectors[4], 1)[0][0] == 4

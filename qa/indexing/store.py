@@ -242,8 +242,12 @@ def _read_manifest(folder: Path, vdir: Path) -> dict:
     return manifest
 
 
-def load(folder: Path, model: str | None = None, dim: int | None = None, verify: bool = True) -> Index:
+def load(
+    folder: Path, model: str | None = None, dim: int | None = None, verify: bool = True, ef_search: int = 0
+) -> Index:
     """Load and check the current version: files present and unchanged, counts agree, built with `model`.
+
+    `ef_search` is the HNSW search breadth to use (0: the one the version was built with).
 
     If a newer build replaces the version while it is being read (and a later one removes it),
     the pointer has moved: read the new current version instead of reporting damage."""
@@ -251,14 +255,16 @@ def load(folder: Path, model: str | None = None, dim: int | None = None, verify:
     for _ in range(3):
         vdir = current_dir(folder)
         try:
-            return _load_version(folder, vdir, model, dim, verify)
+            return _load_version(folder, vdir, model, dim, verify, ef_search)
         except (IndexCorruptError, FileNotFoundError):
             if versions.current_version(folder) == vdir.name:
                 raise
-    return _load_version(folder, current_dir(folder), model, dim, verify)
+    return _load_version(folder, current_dir(folder), model, dim, verify, ef_search)
 
 
-def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, verify: bool) -> Index:
+def _load_version(
+    folder: Path, vdir: Path, model: str | None, dim: int | None, verify: bool, ef_search: int = 0
+) -> Index:
     manifest = _read_manifest(folder, vdir)
     fix = f"rebuild with: qa build --index {folder}"
     if model is not None and manifest.get("model") != model:
@@ -277,7 +283,7 @@ def _load_version(folder: Path, vdir: Path, model: str | None, dim: int | None, 
                 f"{folder}/ version {vdir.name}: {name} does not match manifest.json (changed or damaged); {fix}"
             )
     try:
-        vectors = open_store(described, vdir)
+        vectors = open_store(described, vdir, ef_search)
         with open(vdir / "passages.jsonl", encoding="utf-8") as f:
             passages = [Passage(**json.loads(line)) for line in f if line.strip()]
         documents = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))

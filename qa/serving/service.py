@@ -116,7 +116,7 @@ class QAService:
 
         # Check the index on disk first: a missing or damaged index should not cost a model load.
         # The index carries its own lexicon (its copy of the corpus's synonyms file; store.load checks it).
-        index = store.load(self.settings.index_dir, model=self.embedder.name)
+        index = store.load(self.settings.index_dir, model=self.embedder.name, ef_search=self.settings.ef_search)
         if index.vectors.dim != self.embedder.dim:
             raise IndexCorruptError(
                 f"{self.settings.index_dir}/ holds {index.vectors.dim}-dim vectors but the model gives "
@@ -223,7 +223,7 @@ class QAService:
         try:
             index = indexer.build([self.settings.data_dir], self.settings, self.embedder, progress)
             # Load back what was written, so serving state == disk state.
-            index = store.load(self.settings.index_dir, model=self.embedder.name)
+            index = store.load(self.settings.index_dir, model=self.embedder.name, ef_search=self.settings.ef_search)
             with self._load_lock:
                 self._state = (index, Retriever(index, self.embedder, self.settings))
                 self._failed_version = self._follow_error = None

@@ -84,13 +84,15 @@ def build(setting: str, ids: Sequence[int], vectors: np.ndarray, lexical=None) -
     return store
 
 
-def open_store(description: dict, folder: Path) -> VectorStore:
-    """The store a version's manifest describes (its files, if any, are in the version folder)."""
+def open_store(description: dict, folder: Path, ef_search: int = 0) -> VectorStore:
+    """The store a version's manifest describes (its files, if any, are in the version folder).
+
+    `ef_search` (QA_EF_SEARCH): candidates an HNSW graph examines per search; 0 keeps the built value."""
     kind = description.get("kind", "faiss")
     if kind == "faiss":
         from qa.stores.faiss_store import FaissStore
 
-        return FaissStore.open(description, folder)
+        return FaissStore.open(description, folder, ef_search)
     if kind in ("milvus", "milvus-lite"):
         from qa.stores.milvus_store import MilvusStore
 

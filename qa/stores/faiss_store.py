@@ -118,13 +118,16 @@ class FaissStore:
         return {**self.description, "files": [FILE] if self._identity else [FILE, "vector_ids.npy"]}
 
     @classmethod
-    def open(cls, description: dict, folder: Path) -> FaissStore:
-        """Memory-map the index file (IO_FLAG_MMAP_IFC): no copy of the vectors at load."""
+    def open(cls, description: dict, folder: Path, ef_search: int = 0) -> FaissStore:
+        """Memory-map the index file (IO_FLAG_MMAP_IFC): no copy of the vectors at load.
+
+        An HNSW index searches with `ef_search` candidates (0: the value it was built with)."""
         import faiss
 
         index = faiss.read_index(str(Path(folder) / FILE), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
-        if "ef_search" in description and hasattr(index, "hnsw"):
-            index.hnsw.efSearch = int(description["ef_search"])
+        if hasattr(index, "hnsw") and (ef_search or "ef_search" in description):
+            index.hnsw.efSearch = int(ef_search or description["ef_search"])
+            description = {**description, "ef_search": index.hnsw.efSearch}
         ids_file = Path(folder) / "vector_ids.npy"
         ids = np.load(ids_file) if ids_file.exists() else np.arange(index.ntotal, dtype=np.int64)
         return cls(index, ids, description)

@@ -1,16 +1,39 @@
 """What kind of value a question asks for, and whether a passage states one.
 
-One table serves two readers: retrieval gives a small tie-break bonus to paragraphs that state
-the kind a question asks for (``BONUS_KINDS``), and abstention counts a question whose top
-paragraphs state no value of the asked kind as unanswered (a percentage asked, none given).
-Each kind: the Chinese cue, the English cue, and how a passage states such a value. The cues are
-question phrasing in general, not read off a document.
+One table serves three readers: retrieval gives a small tie-break bonus to paragraphs that state
+the kind a question asks for (``BONUS_KINDS``), abstention counts a question whose top
+paragraphs state no value of the asked kind as unanswered (a percentage asked, none given), and
+the answer prefers sentences that state one (``Kind.states``). Each kind: the Chinese cue, the
+English cue, and how a passage states such a value. The cues are question phrasing in general,
+not read off a document. Questions and passages may be in Traditional characters: both are
+matched in Simplified (OpenCC t2s).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache, lru_cache
+
+from qa.text import CJK as _CJK
+
+# How documents write a count: measure words (25个城市, 三颗卫星, 80项标准) and numbers in digits
+# or Chinese numerals with 余/多 and 万/亿 in either order (1万余座, 344余万个, 2.1亿吨,
+# 三点七亿立方米, 二〇一九年, 一百二十).
+MEASURE_WORDS = "个项台颗座次种家名位批条处所"
+_MAGNITUDE = r"\s*(?:余|多)?\s*(?:万|亿)?(?:余|多)?"
+_CN = "〇零一二两三四五六七八九十百千"
+# A number in Chinese numerals that cannot be part of an ordinary word: two or more numeral
+# characters (二〇一九, 一百二十) or a decimal (三点七). A lone 一 is in too many words (统一, 一是).
+CN_NUMBER = rf"(?:[{_CN}]+点[{_CN}]+|[{_CN}]{{2,}})"
+DIGITS = rf"(?:\d[\d.,]*|{CN_NUMBER})" + _MAGNITUDE
+NUMBER = rf"(?:\d[\d.,]*|[{_CN}]+(?:点[{_CN}]+)?)" + _MAGNITUDE
+# A year: 1986年, 二〇一九年, 民国78年 is left to its digits.
+_YEAR = r"(?:\d{3,4}|[〇零一二三四五六七八九]{4})\s*年"
+# Places by their suffix (a province, city, county, district, country, island ...; not 城市 itself, not 市场).
+_PLACE_SUFFIX = (
+    r"[\u4e00-\u9fff]{1,6}(?:省|自治区|(?<!城)市|县|区|州|国|岛|镇|乡|村)(?=[\W、，,。；（(生人政党和与及的]|$)"
+)
 
 
 @dataclass(frozen=True)
@@ -18,17 +41,16 @@ class Kind:
     name: str
     asked_zh: re.Pattern
     asked_en: re.Pattern
-    stated: re.Pattern
+    stated: re.Pattern  # on Simplified text
+    tags: tuple[str, ...] = ()  # jieba part-of-speech tags that state such a value too (nr: a person, ns: a place)
 
+    def states(self, text: str) -> bool:
+        """Whether `text` (Simplified or Traditional) states a value of this kind: the pattern, or a word tagged so."""
+        simple = simplified(text)
+        return bool(self.stated.search(simple)) or any(
+            flag in self.tags and not _GENERIC.match(word) for word, flag in (_tagged(simple) if self.tags else ())
+        )
 
-from qa.text import CJK as _CJK  # noqa: E402
-
-# How reports write a count: measure words (25个城市, 三颗卫星, 80项标准) and numbers in digits
-# or Chinese numerals with 余/多 and 万/亿 in either order (1万余座, 344余万个, 2.1亿吨).
-MEASURE_WORDS = "个项台颗座次种家名位批条处所"
-_MAGNITUDE = r"\s*(?:余|多)?\s*(?:万|亿)?(?:余|多)?"
-DIGITS = r"\d[\d.,]*" + _MAGNITUDE
-NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十百千]+)" + _MAGNITUDE
 
 KINDS = (
     Kind(
@@ -43,40 +65,67 @@ KINDS = (
         re.compile(r"how much money|\bbudget\b|\bcost\b|\bprice\b|\bfunding\b|\byuan\b|\bspent\b", re.I),
         re.compile(DIGITS + r"\s*元"),
     ),
-    Kind("age", re.compile(r"年龄|多大岁数|几岁|多少岁"), re.compile(r"how old|\bage\b", re.I), re.compile(r"\d\s*岁")),
+    Kind(
+        "age",
+        re.compile(r"年龄|多大岁数|几岁|多少岁"),
+        re.compile(r"how old|\bage\b", re.I),
+        re.compile(rf"(?:\d|{CN_NUMBER}|[一二三四五六七八九十])\s*岁"),
+    ),
     Kind(
         "head count",
         re.compile(r"多少人|几个人|人数|几人|多少名"),
         re.compile(r"how many people|attendees|participants", re.I),
         re.compile(DIGITS + r"\s*(?:人|名)"),
     ),
+    # A how-many question: any number stated (digits or Chinese numerals, a count with its measure word).
+    Kind(
+        "count",
+        re.compile(rf"多少|(?<![第哪这那])几(?:[{MEASURE_WORDS}]|[^\u4e00-\u9fff年月天日号时])|多[大长高重远宽深久]"),
+        re.compile(r"\bhow (?:many|much|long|far|big|large|tall|high|deep|old)\b|\bnumber of\b", re.I),
+        re.compile(rf"\d|{CN_NUMBER}|[一二两三四五六七八九十百千万]+[{MEASURE_WORDS}年]"),
+    ),
     Kind(
         "day",
-        re.compile(r"什么时候|何时|哪天|哪一天|几月|哪个月|日期|几号"),
-        re.compile(r"\bwhen\b|what date|which day|which month", re.I),
+        re.compile(r"什么时候|何时|哪天|哪一天|几月|哪个月|日期|几号|哪一?年|何年|年份|什么年代|什么时间"),
+        re.compile(r"\bwhen\b|what date|which day|which month|what year|which year", re.I),
         re.compile(
             r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}年\d{1,2}月|\d+\s*[月日号]|[上下]半年|年[底初中]|月[底初中]|\d年(?:以|之)?前"
+            rf"|{_YEAR}|[{_CN}]+月[{_CN}]+日|世纪|年代"
         ),
+        ("t",),
     ),
-    # A place named: a province, city or county (not 城市 itself, not 市场), or a municipality
-    # written bare (北京, 在京), the closed set of names that drop 市.
+    # A place named: a province, city, county, country, island ... (not 城市 itself, not 市场),
+    # a municipality written bare (北京, 在京), or a word jieba tags as a place.
     Kind(
         "place",
-        re.compile(r"哪个城市|哪些城市|哪座城市|哪个省|哪些省|哪个地方|哪些地方|在哪里|在哪儿|在哪[举召开]|哪个国家"),
-        re.compile(r"\bwhere\b|which (?:city|cities|province|provinces|country|place)", re.I),
         re.compile(
-            r"[\u4e00-\u9fff]{2,6}(?:省|自治区|(?<!城)市|县)(?=[、，,。；（(生人政党和与及]|$)|北京|天津|上海|重庆|在京|在沪"
+            r"哪个城市|哪些城市|哪座城市|哪个省|哪些省|哪个地方|哪些地方|在哪里|在哪儿|在哪[举召开]|哪个国家"
+            r"|哪里|哪儿|何处|何地|什么地方|哪[一个座些]?(?:城市|国家|地区|省|州|县|市|区|岛|地|处|边)|位于哪"
         ),
+        re.compile(r"\bwhere\b|which (?:city|cities|province|provinces|country|countries|place|region)", re.I),
+        re.compile(_PLACE_SUFFIX + r"|北京|天津|上海|重庆|在京|在沪"),
+        ("ns",),
     ),
-    # An office-holder named: a title then a 2-3 character name (部长黄润秋, 负责同志…).
+    # A person named: a title then a 2-3 character name (部长黄润秋, 负责同志…), or a word jieba
+    # tags as a person's name (阮爱馨, 威廉·琼斯).
     Kind(
         "person",
-        re.compile(r"谁|哪位"),
+        re.compile(r"谁|哪位|何人"),
         re.compile(r"\bwho\b|\bwhom\b", re.I),
         re.compile(
             r"(?:部长|书记|主任|组长|总工程师|省长|市长|局长|主席|负责同志)[\u4e00-\u9fff]{2,3}(?:[,，、出主作同]|$)"
+            r"|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,6}"
         ),
+        ("nr", "nrt", "nrfg"),
     ),
+)
+# A reason: the answer prefers a sentence that gives one, but a reason is often stated without
+# these words, so its absence says nothing (not in KINDS, which abstention reads).
+REASON = Kind(
+    "reason",
+    re.compile(r"为什么|为何|什么原因|原因是|何故|怎么会"),
+    re.compile(r"\bwhy\b|what (?:was|is|were) the reason|what caused", re.I),
+    re.compile(r"因为|由于|因此|所以|为了|原因|导致|以致|以便|鉴于|因而|于是"),
 )
 # Kinds whose paragraphs retrieval favours on a near-tie (the others are rare enough in reports
 # that a bonus would only reorder noise).
@@ -86,4 +135,42 @@ BONUS_KINDS = ("day", "person")
 def asked(query: str) -> list[Kind]:
     """The kinds of value `query` asks for (Chinese or English cues by the question's script)."""
     chinese = bool(_CJK.search(query))
-    return [k for k in KINDS if (k.asked_zh if chinese else k.asked_en).search(query)]
+    q = simplified(query) if chinese else query
+    return [k for k in KINDS if (k.asked_zh if chinese else k.asked_en).search(q)]
+
+
+def preferred(query: str) -> list[Kind]:
+    """The kinds an answer sentence should state: those asked, and a reason for a why-question."""
+    chinese = bool(_CJK.search(query))
+    q = simplified(query) if chinese else query
+    return asked(query) + [REASON] * bool((REASON.asked_zh if chinese else REASON.asked_en).search(q))
+
+
+@cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """`text` in Simplified characters (Traditional questions and documents are matched that way)."""
+    return _t2s().convert(text) if _CJK.search(text) else text
+
+
+# Words jieba tags as places that name none: the kind of place itself (城市, 国家), or one that
+# points back or around (本市, 各地, 全国, 当地).
+_GENERIC = re.compile(r"^(?:[全各本该我当此其这那外异]|城市$|国家$|地区$|地方$|国内$|国外$|海外$|世界$|全球$)")
+
+
+@lru_cache(maxsize=20000)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """(word, part-of-speech tag) as jieba reads `text` (a sentence is tagged once per process)."""
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)
+    return tuple((w, f) for w, f in jieba.posseg.lcut(text) if f in _TAGS)
+
+
+_TAGS = {"nr", "nrt", "nrfg", "ns", "t"}

@@ -1,0 +1,87 @@
+"""Asked kinds and stated values (qa/answering/kinds.py): Chinese numerals, Traditional text, places and people."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qa.answering import kinds
+
+
+def _names(query: str) -> list[str]:
+    return [k.name for k in kinds.asked(query)]
+
+
+def _kind(name: str) -> kinds.Kind:
+    return next(k for k in kinds.KINDS if k.name == name)
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("蓝鲸湾水库的总库容是多少？", "count"),
+        ("How many students does it have?", "count"),
+        ("麻省理工學院位於哪個城市？", "place"),  # Traditional characters
+        ("东盟校区位于什么地方？", "place"),
+        ("Where was he born?", "place"),
+        ("新北市第一任市長在何時成功連任？", "day"),
+        ("这座桥是哪一年建成的？", "day"),
+        ("誰認為希臘語與梵語出自同一門語言？", "person"),
+        ("Who presided over the opening session?", "person"),
+    ],
+)
+def test_asked_kind(query, name):
+    assert name in _names(query)
+
+
+@pytest.mark.parametrize("query", ["2023年的重点任务有哪几个方面？", "第几项是核安全？", "会议的主要议程是什么？"])
+def test_no_value_asked(query):
+    assert not {"count", "place", "day", "person"} & set(_names(query))
+
+
+def test_reason_is_preferred_but_not_a_required_kind():
+    assert "reason" not in _names("为什么称猴面包树为笨蛋水果？")
+    assert "reason" in [k.name for k in kinds.preferred("为什么称猴面包树为笨蛋水果？")]
+    assert "reason" in [k.name for k in kinds.preferred("Why was it renamed?")]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("总库容为三点七亿立方米", "count"),
+        ("多年平均本地水资源总量为九点六亿立方米", "count"),
+        ("蓝鲸湾水库于二〇一九年建成", "day"),
+        ("展望至二〇三五年", "day"),
+        ("水质优良比例达到百分之三十", "share"),
+        ("投资三点七亿元", "money"),
+        ("于1986年被改编", "day"),
+        ("麻省理工學院位於美國麻薩諸塞州劍橋市", "place"),  # Traditional: jieba tags 剑桥市 a place
+        ("學校位於南寧市武鳴區", "place"),
+        ("現任校長為阮愛馨女士", "person"),
+        ("威廉·瓊斯認為希臘語出自同一語言", "person"),
+    ],
+)
+def test_value_stated(text, name):
+    assert _kind(name).states(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("截至2014年，麻省理工學院共有1,021位教職員", "place"),  # the issue's wrong answer to 位於哪個城市
+        ("植被為闊葉常綠植被。", "place"),
+        ("推进城市绿色发展，统一市场准入。", "place"),  # 城市 and 市场 name no place
+        ("统一思想，坚持一是一、二是二。", "count"),  # lone 一 in words is no number
+        ("会议强调要统一思想。", "day"),
+    ],
+)
+def test_value_not_stated(text, name):
+    assert not _kind(name).states(text)
+
+
+def test_number_patterns_read_chinese_numerals():
+    assert re.search(kinds.DIGITS + "立方米", "总库容为三点七亿立方米")
+    assert re.search(kinds.DIGITS + r"\s*元", "共计一百二十万元")
+    assert re.fullmatch(kinds.NUMBER, "二〇一九")
+    assert not re.search(kinds.DIGITS, "统一思想")

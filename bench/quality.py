@@ -108,6 +108,8 @@ class Baseline:
 
     def rank(self, qs: list[dict]) -> list[tuple[int | None, float]]:
         """(1-based rank of the first gold paragraph or None, top cosine) for each question."""
+        if not qs:
+            return []
         scores = self.vectors.embed([q["question"] for q in qs], "query") @ self.matrix.T
         out = []
         for q, row in zip(qs, scores):

@@ -214,3 +214,31 @@ def test_baseline_threshold_keeps_false_declines_within_budget():
     t = baseline_threshold(ans + un)
     assert sum(c < t for _, c in ans) == 5  # 5% of the answerable ones, no more
     assert all(c < t for _, c in un)
+
+
+def test_baseline_ranks_whole_paragraphs_and_caches_vectors(tmp_path):
+    from bench.quality import Baseline, VectorCache
+    from qa.config import Settings
+    from qa.indexing.builder import load_documents
+    from tests.fakes import FakeEmbedder
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "甲.txt").write_text("水库总库容为三点七亿立方米。\n汀江连通工程年底开工。\n", encoding="utf-8")
+    (tmp_path / "d" / "乙.txt").write_text("古树名木由园林部门统一挂牌保护。\n", encoding="utf-8")
+    docs, _ = load_documents([tmp_path / "d"], Settings())
+    emb = FakeEmbedder()
+    cache = tmp_path / "v.npz"
+    base = Baseline(docs, VectorCache(emb, cache))
+    qs = [
+        {"question": "古树名木由哪个部门挂牌保护？", "gold": [1], "file": "乙.txt"},
+        {"question": "汀江连通工程什么时候开工？", "gold": [2], "file": "甲.txt"},
+        {"question": "汀江连通工程什么时候开工？", "gold": [2], "file": "乙.txt"},  # right number, wrong file
+    ]
+    got = base.rank(qs)
+    assert [r for r, _ in got] == [1, 1, None]
+    assert all(0 < c <= 1.0001 for _, c in got)
+    assert base.rank([]) == []
+    base.vectors.save()
+    calls = len(emb.calls)
+    again = Baseline(docs, VectorCache(emb, cache))
+    assert again.rank(qs) == got and len(emb.calls) == calls  # nothing embedded twice

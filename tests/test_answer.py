@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -215,3 +216,92 @@ def test_service_ask_with_fake_embedder(fake_build):
     assert a.citations and all(c.doc == REPORT.name for c in a.citations)
     follow = service.ask("那核安全方面呢？", ["2023年生态环境保护的重点任务有哪些？"])
     assert "核安全" in follow.query and "2023年" in follow.query  # the new topic replaces the old one
+
+
+# ------------------------------------------------------------------ sentence choice on other kinds of text
+
+
+@pytest.fixture
+def small_corpus(fake_build, tmp_path):
+    """Index the given {file name: text} with the fake embedder; returns (index, retriever)."""
+
+    def build(files: dict[str, str]):
+        folder = tmp_path / "docs"
+        folder.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        settings, index, emb = fake_build([folder])
+        return index, Retriever(index, emb, settings)
+
+    return build
+
+
+def _ask(index, question: str, doc: str, paragraphs: list[int]) -> str:
+    hits = [Hit(doc, p, 10.0 - i) for i, p in enumerate(paragraphs)]
+    vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)  # only the words and kinds choose
+    return compose(Retrieval(question, question, hits, vector), index, True, max_sentences=1).answer
+
+
+def test_a_question_in_the_text_is_not_the_answer_its_answer_is(small_corpus):
+    index, _ = small_corpus(
+        {"faq.txt": "问：滤网多久需要更换一次？答：正常使用约八个月更换一次。\n问：机器多重？答：七点六千克。\n"}
+    )
+    assert _ask(index, "滤网多久需要更换一次？", "faq.txt", [1]).startswith("答：正常使用约八个月")
+
+
+def test_the_article_name_in_every_sentence_does_not_pick_the_first_one(small_corpus):
+    # Later sentences say 本鱼 for the fish the title and first sentence name; the rare words decide.
+    text = "斯氏腔吻鳕为鼠尾鳕科的其中一种。本鱼分布于南海等海域。本鱼生殖季在2至4月。本鱼以多毛类为食。\n"
+    index, _ = small_corpus({"斯氏腔吻鳕.txt": text})
+    assert _ask(index, "斯氏腔吻鳕以什么为食？", "斯氏腔吻鳕.txt", [1]) == "本鱼以多毛类为食。[1]"
+
+
+def test_a_sentence_stating_the_asked_kind_wins_a_tie_of_words(small_corpus):
+    text = "蓝鲸湾水库是当地重要水源。蓝鲸湾水库总库容为三点七亿立方米。\n"
+    index, _ = small_corpus({"水库.txt": text})
+    assert _ask(index, "蓝鲸湾水库总库容是多少？", "水库.txt", [1]).startswith("蓝鲸湾水库总库容为三点七亿立方米")
+
+
+def test_neighbour_completes_a_clause_that_lacks_the_asked_kind(small_corpus):
+    # The question's words sit in the second clause; the year asked sits in the first.
+    text = "1998年，新码头建成启用；其定位为本市的辅助港口。本港另有客运码头。\n"
+    index, _ = small_corpus({"港口.txt": text})
+    hits = [Hit("港口.txt", 1, 1.0)]
+    vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)
+    question = "辅助港口是哪一年开始运营的？"
+    a = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=2)
+    assert a.answer == "1998年，新码头建成启用；[1]其定位为本市的辅助港口。[1]"
+    one = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=1)
+    assert one.answer == "其定位为本市的辅助港口。[1]"  # a pair only where two sentences may be given
+
+
+def test_list_question_gets_every_item_of_a_paragraph_that_lists_them(small_corpus):
+    text = (
+        "“十四五”以来成效显著。一是供水保障能力明显增强；二是防洪体系逐步完善；三是水环境质量持续改善。\n其他工作。\n"
+    )
+    index, _ = small_corpus({"规划.txt": text})
+    answer = _ask(index, "“十四五”期间取得了哪些成效？", "规划.txt", [1, 2])
+    for item in ("一是供水保障能力明显增强", "二是防洪体系逐步完善", "三是水环境质量持续改善"):
+        assert item in answer
+    assert "其他工作" not in answer
+
+
+@pytest.mark.slow
+def test_amount_in_chinese_numerals_is_answered_real_model(tmp_path):
+    """Issue 9: a one-sentence document beside the report, its amount written in Chinese numerals."""
+    import shutil
+
+    from qa.config import from_env
+    from tests.conftest import ROOT, run_qa
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    (data / "蓝鲸湾水库.txt").write_text("蓝鲸湾水库于二〇一九年建成，总库容为三点七亿立方米。\n", encoding="utf-8")
+    done = run_qa("build", data, "--index", tmp_path / "index", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    env = {k: v for k, v in os.environ.items() if k == "QA_CACHE_DIR"}
+    service = QAService(from_env(env, index_dir=tmp_path / "index"))
+    a = service.ask("蓝鲸湾水库的总库容是多少？")
+    assert a.found, a.answer
+    assert a.answer.startswith("蓝鲸湾水库于二〇一九年建成，总库容为三点七亿立方米。[1]")
+    assert a.citations[0].doc == "蓝鲸湾水库.txt"

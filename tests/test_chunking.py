@@ -179,3 +179,72 @@ def test_context_text_has_title_list_intro_and_paragraph_lead():
     assert lines[-1] == later.text
     first = next(p for p in passages if p.paragraph == 2)
     assert context_text(first, by_number) == f"{REPORT_DOC.title}\n{first.text}"
+
+
+def test_list_parents_follow_the_levels_of_an_official_document():
+    texts = [
+        "三、重点任务",  # 1: a section, no parent
+        "（一）优化水资源配置格局",  # 2 -> 1
+        "1.推进重大引调水工程建设。",  # 3 -> 2
+        "2.新建和扩建一批水源工程。",  # 4 -> 2
+        "（二）完善防洪排涝减灾体系",  # 5 -> 1 (a sibling of 2, past the 1. items)
+        "重点抓好两个方面工作。",  # 6: body text
+        "（三）全面推进节水型社会建设",  # 7 -> 1 (body text between siblings does not end their run)
+        "1.农业节水增效。",  # 8 -> 7
+        "四、保障措施",  # 9: a new section
+    ]
+    assert list_parents(texts) == [None, 1, 2, 2, 1, None, 1, 7, None]
+
+
+def test_items_led_by_dashes_belong_to_the_heading_before_them():
+    texts = [
+        "（一）指导思想",
+        "坚持以人民为中心。",
+        "（二）工作原则",
+        "——坚持节水为先。",
+        "——坚持安全为本。",
+        "（三）主要目标",
+    ]
+    assert list_parents(texts) == [None, None, None, 3, 3, None]
+
+
+def test_intro_paragraph_before_numbered_items_is_their_parent():
+    texts = [
+        "四、赛项设置",
+        "大赛共设两个赛项：",
+        "（一）成果竞赛。",
+        "（二）科幻画比赛。",
+        "五、时间安排",
+        "（一）报名阶段。",
+    ]
+    assert list_parents(texts) == [None, None, 2, 2, None, 5]
+
+
+def test_articles_and_chapters_are_sections_but_their_items_are_lists():
+    texts = [
+        "第一章　总则",
+        "第一条　为了保护古树，制定本条例。",
+        "第四条　古树实行分级保护：",
+        "（一）一级古树；",
+        "（二）二级古树。",
+    ]
+    assert list_parents(texts) == [None, None, None, 3, 3]
+
+
+def test_first_level_numbers_are_items_only_after_an_announcement():
+    assert list_parents(["会议研究了以下事项：", "一、防汛工作", "二、供水管网"]) == [None, 1, 1]
+    assert list_parents(["前言。", "一、防汛工作", "二、供水管网"]) == [None, None, None]
+
+
+def test_markdown_headings_and_lists():
+    texts = [
+        "# 说明书",
+        "## 五、滤网更换",
+        "滤网寿命到期后请按以下步骤更换：",
+        "1. 关机。",
+        "2. 取出旧滤网。",
+        "## 六、保养",
+        "- 每周清洁一次。",
+        "- 每年检查一次。",
+    ]
+    assert list_parents(texts) == [None, None, None, 3, 3, None, 6, 6]

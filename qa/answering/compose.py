@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answering.kinds import Kind, preferred
+from qa.indexing.chunking import is_item
 from qa.indexing.lexical import tokens
 from qa.indexing.store import Index
 from qa.indexing.synonyms import Lexicon
-from qa.search.retriever import Retrieval, ordinal_hint
+from qa.search.retriever import Retrieval, asks_for_list, ordinal_hint
 from qa.text import is_english
 from qa.types import Answer, Citation, Hit
 
@@ -157,6 +158,8 @@ def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, top
         chosen = _list_sentences(r, asked, index)
     else:
         chosen = _best_sentences(r, asked, index, max_sentences, top_k)
+        if chosen and asks_for_list(r.question):
+            chosen = _items_in_paragraph(chosen, index) or chosen
     citations, marker = _cite(chosen, index, r)
     parts = [f"{_text(index, row).strip()}[{marker[index.sentences[row][:2]]}]" for row, _ in chosen]
     return Answer(
@@ -210,6 +213,18 @@ def _best_sentences(
         if len(chosen) + len(rows) <= max_sentences and not any(row in dict(chosen) for row in rows):
             chosen.extend((row, v) for row in rows)
     return chosen
+
+
+def _items_in_paragraph(chosen: list[tuple[int, float]], index: Index) -> list[tuple[int, float]] | None:
+    """For a list question whose best sentence sits in a paragraph listing items (一是…；二是…, a tight
+    Markdown list): every item sentence of it, after the best sentence when that introduces them."""
+    best, score = chosen[0]
+    rows = index.sentence_rows[index.sentences[best][:2]]
+    items = [row for row in rows if is_item(_text(index, row))]
+    if len(items) < 2 or best > items[-1]:
+        return None
+    lead = [best] if best < items[0] else []
+    return [(row, score) for row in lead + items]
 
 
 def _list_sentences(r: Retrieval, asked: _Asked, index: Index) -> list[tuple[int, float]]:

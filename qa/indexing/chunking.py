@@ -16,11 +16,29 @@ _END = re.compile(
 # Where an over-long sentence may be cut: after a comma-like mark.
 _SOFT = re.compile(r"[，,、：:]")
 
-# Paragraphs that are items of a list introduced by the paragraph before the list:
-# 一是… 二是…, 第一… , 首先…, （一）…, 1. / 1、
-_ITEM = re.compile(
-    r"^\s*(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、是]|首先|其次|再次|最后|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、．](?!\d))"
+# List structure in the forms Chinese documents use. Numbered markers have a level by the
+# convention of official documents (第一章 > 第一条 > 一、 > （一） > 1. / 1、 > （1） > ①), Markdown
+# headings by their #s; an item of a run is a child of what encloses it: the nearest marker of an
+# outer level, or the paragraph that introduces the run ("大赛共设四个赛项：" before （一）…).
+# Items without a level of their own (一是…, 第一，…, 首先…, ——…, Markdown "- " bullets) belong to
+# the paragraph before their run. Chapters, articles and headings are sections, not items: they
+# get no parent, except 一、 right after a paragraph announcing it ("主要任务如下：").
+_CN_ORD = "一二三四五六七八九十"
+_LEVELS = (
+    (r"#{1,6}\s", None),  # Markdown heading: level by its #s (0-5)
+    (rf"第[{_CN_ORD}百零〇]+章", 10),
+    (rf"第[{_CN_ORD}百零〇]+节", 11),
+    (rf"第[{_CN_ORD}百零〇]+条", 12),
+    (rf"[{_CN_ORD}]+[、．.]", 13),
+    (rf"[（(][{_CN_ORD}]+[)）]", 14),
+    (r"\d{1,2}(?:[、．]|\.(?!\d))", 15),
+    (r"[（(]\d{1,2}[)）]", 16),
+    (r"[①②③④⑤⑥⑦⑧⑨⑩]", 17),
 )
+_LEVEL = [(re.compile(r"^\s*" + pattern), level) for pattern, level in _LEVELS]
+_SECTION_LEVEL = 13  # this level and outer ones are sections; 一、 (13) is an item only after an announcement
+_LOOSE = re.compile(rf"^\s*(?:[{_CN_ORD}]+是|第[{_CN_ORD}]+[，,、是]|首先|其次|再次|最后|——|[-*•]\s)")
+_ANNOUNCING = re.compile(r"[：:]\s*$")
 # A year as the report writes it (2023年, or 2023 before a non-digit); 1950-2099.
 
 
@@ -75,18 +93,53 @@ def chunk_spans(text: str, max_chars: int, overlap: int = 1) -> list[tuple[int, 
     return chunks
 
 
+def list_level(text: str) -> int | None:
+    """The level of the numbered marker or heading `text` starts with (lower = outer), None for none."""
+    for pattern, level in _LEVEL:
+        m = pattern.match(text)
+        if m:
+            return level if level is not None else m.group().count("#") - 1
+    return None
+
+
+def is_item(text: str) -> bool:
+    """Whether `text` (a paragraph or a sentence) starts like a list item or a numbered section."""
+    return list_level(text) is not None or bool(_LOOSE.match(text))
+
+
 def list_parents(texts: list[str]) -> list[int | None]:
     """For each paragraph (0-based list), the 1-based number of the paragraph introducing its list."""
     parents: list[int | None] = []
-    intro: int | None = None
+    open_: list[tuple[int, int]] = []  # (level, index) of the markers enclosing the current paragraph
+    run_parent: dict[int, int | None] = {}  # level -> parent of the current run of items at that level
+    loose: list[int | None] = []  # [parent] of the current run of level-less items, [] outside one
     for i, t in enumerate(texts):
-        if _ITEM.match(t):
-            if intro is None:
-                intro = i  # the paragraph before the first item (1-based number == i)
-            parents.append(intro if intro >= 1 else None)
-        else:
-            intro = None
-            parents.append(None)
+        level = list_level(t)
+        if level is None:
+            if _LOOSE.match(t):
+                loose = loose or [i - 1 if i else None]  # the paragraph before the run (0-based)
+                parents.append(None if loose[0] is None else loose[0] + 1)
+            else:
+                loose = []
+                parents.append(None)
+            continue
+        loose = []
+        sibling = False
+        while open_ and open_[-1][0] >= level:
+            sibling = open_.pop()[0] == level
+        if not sibling:
+            container = open_[-1][1] if open_ else -1
+            before = i - 1
+            # the paragraph just before the run introduces it, unless it is the enclosing marker itself
+            plain = before > container and list_level(texts[before]) is None
+            parent = before if plain else (container if container >= 0 else None)
+            if level <= _SECTION_LEVEL and not (plain and _ANNOUNCING.search(texts[before])):
+                parent = None
+            run_parent = {k: v for k, v in run_parent.items() if k < level}
+            run_parent[level] = parent
+        open_.append((level, i))
+        parent = run_parent.get(level)
+        parents.append(None if parent is None else parent + 1)
     return parents
 
 

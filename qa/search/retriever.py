@@ -65,6 +65,11 @@ class Retrieval:
     lexical: tuple[tuple[int, float], ...] = ()  # (passage id, BM25 score), best first
 
 
+def asks_for_list(query: str) -> bool:
+    """The question asks for an enumeration (哪些, 有什么, what are the tasks), not for one item by its ordinal."""
+    return bool(_LIST_CUE.search(query)) and not ordinal_hint(query)
+
+
 def ordinal_hint(query: str) -> str:
     """'第六项' / 'sixth' -> '六是', the way the documents number list items."""
     hints = [f"{m.group(1)}是" for m in _ORDINAL.finditer(query)]
@@ -187,7 +192,7 @@ class Retriever:
 
     def _expand_list(self, query: str, hits: list[Hit]) -> tuple[list[Hit], tuple[str, int] | None]:
         """For an enumeration question whose list shows up near the top, bring the intro and every item up."""
-        if not _LIST_CUE.search(query) or ordinal_hint(query):
+        if not asks_for_list(query):
             return hits, None
         top = hits[:3]
         for pos, h in enumerate(top):

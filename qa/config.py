@@ -58,6 +58,9 @@ class Settings:
     # BM25 z-scores count double: over the normalized vocabulary they are the sharper signal.
     # Swept 0.7-3.0 on dev: R@1 0.870 (0.7), 0.878 (1.0), 0.913 (2.0), 0.904 (3.0).
     lexical_weight: float = 2.0
+    # ... but for an English question BM25 sees only the Chinese terms the corpus glossary and
+    # CC-CEDICT give it (qa/indexing/synonyms.py), a weaker signal than a question's own words.
+    english_lexical_weight: float = 2.0
 
     # Abstention (qa/answering/abstain.py): the paragraphs whose text the decision reads (3: the
     # right paragraph is in the top 3 for ~97% of dev questions), and the fitted model. A

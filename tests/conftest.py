@@ -139,7 +139,8 @@ def live_server(tmp_path_factory, real_index) -> LiveServer:
     root = tmp_path_factory.mktemp("serve")
     data, index, log = root / "data", root / "index", root / "serve.log"
     data.mkdir()
-    shutil.copy(REPORT, data / REPORT.name)
+    for name in (REPORT.name, *CORPUS_FILES):  # the report, its synonyms and example questions
+        shutil.copy(REPORT.parent / name, data / name)
     shutil.copytree(real_index, index)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_CACHE_DIR"}

@@ -192,6 +192,9 @@ class StubService:
     def documents(self):
         return []
 
+    def examples(self):
+        return ["样例问题？"]
+
 
 @pytest.fixture(scope="module")
 def client_for():

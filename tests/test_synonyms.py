@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from qa.documents.discovery import discover
-from qa.errors import IndexCorruptError
+from qa.errors import IndexCorruptError, IndexMissingError
 from qa.indexing import store
 from qa.indexing.synonyms import FILE, Lexicon
 from tests.conftest import REPORT, ROOT
@@ -96,3 +96,42 @@ def test_a_changed_copy_in_the_index_is_reported(fake_build):
     (vdir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="another version of the matching normalization"):
         store.load(settings.index_dir)
+
+
+class _Examples:
+    """A service stub for the UI's "Try" buttons."""
+
+    def __init__(self, examples=None):
+        self._examples = examples
+
+    def examples(self):
+        if self._examples is None:
+            raise IndexMissingError("no index")
+        return self._examples
+
+
+def test_try_buttons_show_the_corpus_examples_and_hide_the_rest():
+    from qa.serving.app import MAX_EXAMPLES, example_updates, examples_of
+
+    label, *buttons = example_updates(_Examples(["问一？", "问二？"]))
+    assert label["visible"] is True and len(buttons) == MAX_EXAMPLES
+    assert [(b["value"], b["visible"]) for b in buttons[:3]] == [("问一？", True), ("问二？", True), ("", False)]
+    label, *buttons = example_updates(_Examples([]))  # a corpus without examples.txt: no buttons, no label
+    assert label["visible"] is False and not any(b["visible"] for b in buttons)
+    assert examples_of(_Examples(None)) == []  # no index yet
+    assert examples_of(_Examples([f"q{i}" for i in range(9)])) == [f"q{i}" for i in range(MAX_EXAMPLES)]
+
+
+def test_the_page_offers_the_served_corpus_examples_not_the_report_s():
+    from fastapi.testclient import TestClient
+
+    from qa.serving.app import create_app
+    from tests.test_api import StubService
+
+    class Other(StubService):
+        def examples(self):
+            return ["这台净化器的滤网多久更换一次？"]
+
+    with TestClient(create_app(Other())) as client:
+        config = client.get("/config").text
+    assert "这台净化器的滤网多久更换一次？" in config and "尾矿库" not in config

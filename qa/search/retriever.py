@@ -141,9 +141,9 @@ class Retriever:
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index
         query = relative_years(followup.resolve(question, history), self.reference_year)
-        lexicon = idx.lexicon
+        lexicon, english = idx.lexicon, is_english(query)
         hint = ordinal_hint(query)
-        if is_english(query):
+        if english:
             # BM25 has nothing to match an English question with: give it Chinese terms (the
             # corpus glossary's, then CC-CEDICT's).
             hint = f"{hint} {lexicon.english_terms(query)}"
@@ -152,8 +152,7 @@ class Retriever:
         k = min(s.candidates, len(idx.passages))
         dense = idx.vectors.search(qv, k)  # [(passage id, cosine)], best first
         lexical = idx.lexical.top(lexicon.normalize(f"{query} {hint}"), k)
-
-        fused = FUSIONS[s.fusion](dense, lexical, s)
+        fused = FUSIONS[s.fusion](dense, lexical, s.replace(lexical_weight=s.english_lexical_weight) if english else s)
 
         by_para: dict[tuple[str, int], list[tuple[float, int]]] = {}
         for pid, score in fused.items():

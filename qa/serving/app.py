@@ -18,12 +18,10 @@ from qa.serving import render as ui
 
 STATIC = Path(__file__).parent / "static"
 TITLE = "文档问答 · Document Q&A"
-EXAMPLES = (
-    "2023年生态环境保护的重点任务有哪些？",
-    "全国完成了多少座尾矿库环境风险排查？",
-    "谁作了工作报告？",
-    "What are the key tasks for 2023?",
-)
+# "Try" buttons: the corpus's own example questions (examples.txt beside its documents, kept in the
+# index: docs/synonyms.md), at most this many; none without the file. Never questions from code.
+MAX_EXAMPLES = 4
+WARM_UP = "这些文档讲了什么？"  # asked once at start so the first user question is answered at full speed
 # Bundled/system fonts only: a web font from elsewhere stalls first paint when offline.
 FONTS = (
     "PingFang SC",
@@ -319,11 +317,21 @@ def build_blocks(service):
                             )
                             send = gr.Button("提问 / Ask", variant="primary", scale=1, min_width=96, elem_id="send")
                         with gr.Row(elem_id="examples"):
-                            gr.HTML(
-                                '<span class="examples-label">试试 / Try:</span>', elem_classes="examples-label-wrap"
+                            shown = examples_of(service)
+                            try_label = gr.HTML(
+                                '<span class="examples-label">试试 / Try:</span>',
+                                elem_classes="examples-label-wrap",
+                                visible=bool(shown),
                             )
                             example_buttons = [
-                                gr.Button(q, size="sm", variant="secondary", elem_classes="example") for q in EXAMPLES
+                                gr.Button(
+                                    shown[i] if i < len(shown) else "",
+                                    size="sm",
+                                    variant="secondary",
+                                    elem_classes="example",
+                                    visible=i < len(shown),
+                                )
+                                for i in range(MAX_EXAMPLES)
                             ]
                             new_chat = gr.Button("新对话 / New conversation", size="sm", elem_id="new-chat")
                     with gr.Column(scale=2, min_width=280):
@@ -409,20 +417,45 @@ def build_blocks(service):
             # This module uses postponed annotations, and `gr` is local: give Gradio the class itself,
             # or it will not recognize the parameter that receives the request.
             fn.__annotations__["request"] = gr.Request
-        add.click(
+        added = add.click(
             add_documents,
             [files, title, text, mode, admin],
             [status, files, title, text, *listing],
             api_name="add_documents",
             **corpus,
         )
-        rebuild.click(rebuild_index, [admin], [status, *listing], api_name="rebuild", **corpus)
-        remove.click(remove_document, [to_remove, admin], [status, *listing], api_name="remove_document", **corpus)
+        rebuilt = rebuild.click(rebuild_index, [admin], [status, *listing], api_name="rebuild", **corpus)
+        removed = remove.click(
+            remove_document, [to_remove, admin], [status, *listing], api_name="remove_document", **corpus
+        )
+        # The examples belong to the corpus being served: shown again after every corpus change.
+        examples_io = dict(api_visibility="private", show_progress="hidden")
+        for done in (added, rebuilt, removed):
+            done.then(lambda: example_updates(service), None, [try_label, *example_buttons], **examples_io)
         chatbot.clear(
             lambda: (ui.panel_html([]), []), None, [panel, turns], api_visibility="private", show_progress="hidden"
         )
         demo.load(docs.refresh, None, listing, api_visibility="private", show_progress="hidden")
+        demo.load(lambda: example_updates(service), None, [try_label, *example_buttons], **examples_io)
     return demo
+
+
+def examples_of(service) -> list[str]:
+    """The serving corpus's example questions for the "Try" buttons ([] without an index or examples.txt)."""
+    try:
+        return service.examples()[:MAX_EXAMPLES]
+    except QAError:
+        return []
+
+
+def example_updates(service) -> list:
+    """Updates for the "Try" label and buttons: the corpus's examples, the unused buttons hidden."""
+    import gradio as gr
+
+    shown = examples_of(service)
+    buttons = [gr.update(value=q, visible=True) for q in shown]
+    buttons += [gr.update(value="", visible=False)] * (MAX_EXAMPLES - len(shown))
+    return [gr.update(visible=bool(shown)), *buttons]
 
 
 def _authorization(request) -> str | None:
@@ -510,7 +543,7 @@ def serve(settings, insecure: bool = False) -> None:
     service = QAService(settings)
     try:
         service.ensure_index(progress=_console_progress())
-        service.ask(EXAMPLES[0])  # load the model now, so the first user question is answered at full speed
+        service.ask(WARM_UP)  # load the model now, so the first user question is answered at full speed
     except QAError as err:
         # Serve anyway: the page shows the problem, and its Documents tab can add files and rebuild.
         print(

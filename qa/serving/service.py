@@ -13,6 +13,8 @@ Contract (the UI codes against this):
 - `documents()` -> list of dicts {"name", "title", "kind", "pages", "paragraphs", "passages",
   "encoding", "indexed_at"} for the documents in the serving index.
 - `skipped()` -> list of dicts {"path", "reason"}: files the serving index's build did not index.
+- `examples()` -> list of str: the corpus's example questions (examples.txt beside its documents,
+  kept in the index; docs/synonyms.md), [] without one.
 - `save_upload(name, data: bytes)` / `save_text(title, text)`: validate (decodable, non-empty,
   supported extension, size) and store under settings.data_dir; raise BadInputError otherwise,
   storing nothing. Return the stored file name.
@@ -201,6 +203,11 @@ class QAService:
             }
             for d in index.documents
         ]
+
+    def examples(self) -> list[str]:
+        """The serving corpus's example questions (its examples.txt, kept in the index); none without one."""
+        index, _ = self._current()
+        return list(index.examples)
 
     def skipped(self) -> list[dict]:
         index, _ = self._current()

@@ -217,3 +217,22 @@ def test_hnsw_search_breadth_is_the_built_one_unless_set(tmp_path):
     tuned = stores.open_store(described, tmp_path, ef_search=37)
     assert tuned.index.hnsw.efSearch == 37 and tuned.description["ef_search"] == 37
     assert tuned.search(vectors[4], 1)[0][0] == 4
+
+
+def test_bm25_build_gives_bm25s_own_scores_bit_for_bit():
+    import bm25s
+
+    texts = TEXTS * 3 + [t[::-1] for t in TEXTS] + ["尾矿库" * 9, "A b c 12.5 a"]
+    engine = bm25s.BM25(k1=1.2, b=0.75, method="lucene", idf_method="lucene")
+    engine.index([tokens(t) for t in texts], show_progress=False)
+
+    def by_pair(bm):
+        s, terms = bm.engine.scores, {i: t for t, i in bm.engine.vocab_dict.items()}
+        out = {}
+        for col in range(len(s["indptr"]) - 1):
+            lo, hi = s["indptr"][col], s["indptr"][col + 1]
+            assert list(s["indices"][lo:hi]) == sorted(s["indices"][lo:hi])  # CSC: rows ascending
+            out.update({(terms[col], int(r)): float(v) for r, v in zip(s["indices"][lo:hi], s["data"][lo:hi])})
+        return out
+
+    assert by_pair(BM25.build(texts)) == by_pair(BM25(engine))  # exact float32 equality

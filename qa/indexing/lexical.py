@@ -10,7 +10,9 @@ build, but its one-byte length norms reorder the top 10 of most questions; bench
 
 from __future__ import annotations
 
+import math
 import re
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +35,31 @@ def tokens(text: str) -> list[str]:
         out.extend(run[i : i + 2] for i in range(len(run) - 1))
     out.extend(_WORD.findall(text))
     return out
+
+
+def _score_matrix(ids: np.ndarray, lengths: np.ndarray, n_terms: int, k1: float, b: float) -> dict:
+    """bm25s's score matrix (CSC: one column per term, rows = passages) from every passage's term ids, concatenated.
+
+    The arithmetic is bm25s's (scoring._build_scores_and_indices_for_matrix with Lucene idf and
+    tfc): idf by math.log in float64 stored as float32, tf as float32, the length norm in float64."""
+    n_docs = len(lengths)
+    docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    # One entry per (term, passage), sorted by term then passage: the CSC order, with its count.
+    pairs, tf = np.unique(ids * n_docs + docs, return_counts=True)
+    terms, rows = np.divmod(pairs, n_docs)
+    df = np.bincount(terms, minlength=n_terms)
+    idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) if d else 0.0 for d in df.tolist()], np.float32)
+    avg = np.float64(lengths.mean()) if n_docs else np.float64(1.0)
+    tf = tf.astype(np.float32)
+    tfc = tf / (k1 * ((1 - b) + b * lengths[rows] / avg) + tf)
+    indptr = np.zeros(n_terms + 1, np.int64)
+    np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
+    return {
+        "data": (idf[terms] * tfc).astype(np.float32),
+        "indices": rows.astype(np.int32),
+        "indptr": indptr,
+        "num_docs": n_docs,
+    }
 
 
 class BM25:
@@ -74,13 +101,28 @@ class BM25:
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25:
+        """Index `texts` (row i = text i): bm25s's Lucene BM25, its score matrix computed here with numpy.
+
+        bm25s's own `index` walks every passage in Python three times (vocabulary, document
+        frequencies, a Counter per passage): most of a large build's BM25 time. This computes the
+        same float32 scores (same operations in the same precision; tests/test_stores.py checks
+        against bm25s) from one array of token ids, and hands bm25s the finished matrix."""
         import bm25s
 
         engine = bm25s.BM25(k1=k1, b=b, method="lucene", idf_method="lucene")
-        corpus = [cls.tokenize(t) for t in texts]
-        if corpus and not any(corpus):  # bm25s needs one term; "" is never a query term
-            corpus[0] = [""]
-        engine.index(corpus, show_progress=False)
+        vocab: dict[str, int] = {}
+        lengths = np.zeros(len(texts), np.int64)
+        ids = array("q")  # 8 bytes a token: a list would hold a pointer per token as well
+        for row, text in enumerate(texts):
+            terms = cls.tokenize(text)
+            lengths[row] = len(terms)
+            ids.extend(vocab.setdefault(t, len(vocab)) for t in terms)
+        if texts and not vocab:  # bm25s needs one term; "" is never a query term
+            vocab[""], lengths[0], ids = 0, 1, array("q", [0])
+        engine.scores = _score_matrix(np.frombuffer(ids, np.int64), lengths, len(vocab), k1, b)
+        engine.vocab_dict = vocab
+        engine.unique_token_ids_set = set(vocab.values())
+        engine.nonoccurrence_array = None
         return cls(engine)
 
     def _term_ids(self, query: str) -> np.ndarray:

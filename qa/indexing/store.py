@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,7 @@ from qa.documents import discovery
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.indexing import versions
 from qa.indexing.lexical import BM25
+from qa.indexing.records import PassageRecords, read_rows
 from qa.indexing.synonyms import FILE as SYNONYMS
 from qa.indexing.synonyms import Lexicon
 from qa.stores import VectorStore, open_store
@@ -55,7 +57,7 @@ class Index:
 
     manifest: dict
     vectors: VectorStore  # passage vectors by passage id (qa/stores/)
-    passages: list[Passage]
+    passages: Sequence[Passage]  # a list when built, PassageRecords (read on demand) when loaded
     documents: list[dict]
     lexical: BM25
     sentences: list[tuple[str, int, int, int]]  # (doc, paragraph, start, end)
@@ -284,8 +286,7 @@ def _load_version(
             )
     try:
         vectors = open_store(described, vdir, ef_search)
-        with open(vdir / "passages.jsonl", encoding="utf-8") as f:
-            passages = [Passage(**json.loads(line)) for line in f if line.strip()]
+        passages = PassageRecords(vdir / "passages.jsonl")  # parsed line by line as questions read them
         documents = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))
         if described.get("lexical"):  # the store searches the BM25 terms itself
             from qa.stores.milvus_store import MilvusLexical
@@ -293,8 +294,7 @@ def _load_version(
             lexical = MilvusLexical(vectors, len(passages))
         else:
             lexical = BM25.load(vdir)
-        with open(vdir / "sentences.jsonl", encoding="utf-8") as f:
-            sentences = [tuple(json.loads(line)) for line in f if line.strip()]
+        sentences = [tuple(row) for row in read_rows(vdir / "sentences.jsonl")]
         sentence_vectors = np.load(vdir / "sentences.npy", mmap_mode="r")
         corpus_files = {n: (vdir / n).read_text(encoding="utf-8") for n in corpus_names}
     except FileNotFoundError:

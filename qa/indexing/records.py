@@ -1,0 +1,76 @@
+"""Reading a version's line-per-record files fast: passages on demand from a memory map, sentences in one parse.
+
+A large index holds hundreds of thousands of passages and over a million sentences; parsing
+passages.jsonl and sentences.jsonl line by line was most of the time `qa serve` and `qa ask`
+took to open one (bench/perf.py). A question reads a few dozen passages, so `PassageRecords`
+maps the file and parses a line when it is first asked for; sentences are all needed at once (the
+answer step looks them up by paragraph), so `read_rows` parses the whole file in one call.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.types import Passage
+
+_CHUNK = 1 << 26  # bytes scanned for line ends at a time (bounded temporary memory)
+
+
+def _line_spans(buffer) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the non-empty lines of `buffer` (ends exclude the newline)."""
+    data = np.frombuffer(buffer, np.uint8)
+    ends = np.concatenate(
+        [np.flatnonzero(data[at : at + _CHUNK] == 10) + at for at in range(0, len(data), _CHUNK)] or [np.zeros(0, int)]
+    )
+    if len(data) and data[-1] != 10:
+        ends = np.append(ends, len(data))
+    starts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else ends
+    keep = ends > starts
+    return starts[keep], ends[keep]
+
+
+class PassageRecords(Sequence):
+    """The passages of passages.jsonl (one JSON object a line), parsed one by one as they are read."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._starts, self._ends = _line_spans(self._map)
+        self._cache: dict[int, Passage] = {}
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"passage {i} out of range (0..{len(self) - 1})")
+        p = self._cache.get(i)
+        if p is None:
+            p = self._cache[i] = Passage(**json.loads(self._map[self._starts[i] : self._ends[i]]))
+        return p
+
+    def __iter__(self) -> Iterator[Passage]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, tuple, PassageRecords)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # compared by content, like a list
+
+
+def read_rows(path: Path) -> list:
+    """Every line of a JSON-lines file of arrays, parsed in one call (one C-level parse, not one per line)."""
+    lines = [line for line in Path(path).read_text(encoding="utf-8").split("\n") if line.strip()]
+    return json.loads("[" + ",".join(lines) + "]")

@@ -242,3 +242,34 @@ def test_baseline_ranks_whole_paragraphs_and_caches_vectors(tmp_path):
     calls = len(emb.calls)
     again = Baseline(docs, VectorCache(emb, cache))
     assert again.rank(qs) == got and len(emb.calls) == calls  # nothing embedded twice
+
+
+def test_quality_command_end_to_end_with_a_fake_model(tmp_path, monkeypatch, capsys):
+    """The whole script on one small corpus (the real pipeline around a fake embedder): table, files, cache."""
+    from bench import quality
+    from tests.fakes import FakeEmbedder
+
+    emb = FakeEmbedder()
+    monkeypatch.setattr("qa.embedding.make_embedder", lambda *a, **k: emb)
+    for k in [k for k in os.environ if k.startswith("QA_") and k != "QA_CACHE_DIR"]:
+        monkeypatch.delenv(k)
+    md, js, cache = tmp_path / "q.md", tmp_path / "q.json", tmp_path / "cache"
+    args = ["--corpora", "gov", "--limit", "12", "--cache", str(cache), "--markdown", str(md), "--json", str(js)]
+    assert quality.main(args) == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 4 and lines[2].startswith("| gov") and lines[3].startswith("| gov")
+    assert "| tune " in lines[2] and "| heldout " in lines[3] and "| 12 " in lines[2]
+    assert "baseline threshold" in err
+    text = md.read_text(encoding="utf-8")
+    assert "bench/quality.py --corpora gov --limit 12" in text and "Commit " in text and lines[3] in text
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert len(data["questions"]) == 24 and len(data["table"]) == 2
+    q = data["questions"][0]
+    assert {"id", "corpus", "part", "rank", "found", "declined", "confidence", "holds", "answer", "base_rank"} <= set(q)
+    assert {q["part"] for q in data["questions"]} == {"tune", "heldout"}
+    before = len(emb.calls)
+    assert quality.main(args[:-4]) == 0  # again, from the cache
+    assert capsys.readouterr().out.strip().splitlines() == lines
+    again = emb.calls[before:]
+    assert again and all(kind == "query" for kind, _ in again)  # no passage embedded twice (index or baseline)

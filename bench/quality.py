@@ -243,6 +243,14 @@ def commit() -> str:
     return head + ("+changes" if run("status", "--porcelain", "--", "qa", "bench", "eval", "data") else "")
 
 
+def threshold_origin(info: dict) -> str:
+    if not info["threshold_from"]:
+        return "given with --threshold"
+    return f"the highest declining <= {BASELINE_BUDGET:.0%} of the pooled tune answerable questions of " + ", ".join(
+        info["threshold_from"]
+    )
+
+
 def markdown(rows: list[dict], command: str, info: dict) -> str:
     return f"""# Quality on every evaluation corpus
 
@@ -255,8 +263,7 @@ Corpora and their tune/heldout parts: bench/corpora.py. Columns: bench/quality.p
 in short `holds` = share of answerable questions whose answer contains one of the question's keys
 (declined counts as not holding), `declined` = share of unanswerable questions declined, `false` =
 share of answerable questions declined. Baseline: whole paragraphs, dense cosine only, declines
-under one top-cosine threshold ({info["threshold"]:.4f}, the highest declining <= {BASELINE_BUDGET:.0%}
-of the pooled tune answerable questions of {", ".join(info["threshold_from"])}).
+under one top-cosine threshold ({info["threshold"]:.4f}, {threshold_origin(info)}).
 
 {table(rows)}
 """
@@ -271,6 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="at most N questions per corpus part (a fixed sample)")
     ap.add_argument("--markdown", type=Path, help="also write the table with its command and commit to FILE")
     ap.add_argument("--json", type=Path, help="write per-question details and the table to FILE")
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        help="the baseline's top-cosine threshold (default: fitted in the run); give docs/quality.md's "
+        "to compare a run over some corpora with the full table",
+    )
     ap.add_argument("--no-synonyms", action="store_true", help="index without the corpora's synonyms.tsv files")
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -321,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{corpus.name}/{part}: {len(qs)} questions in {time.perf_counter() - t0:.1f}s")
                 results.append({"corpus": corpus.name, "part": part, "qs": qs, "rows": rows, "base": base.rank(qs)})
             vectors.save()
-    t = baseline_threshold(pooled_tune)
+    t = baseline_threshold(pooled_tune) if args.threshold is None else args.threshold
     table_rows = []
     for r in results:
         table_rows.append({"corpus": r["corpus"], "part": r["part"], **summarize(r["rows"], r["base"], r["qs"], t)})
@@ -357,9 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         "model": settings.model,
         "backend": getattr(embedder, "backend", settings.backend),
         "threshold": t,
-        "threshold_from": sorted({q["corpus"] for q, _ in pooled_tune}),
+        "threshold_from": sorted({q["corpus"] for q, _ in pooled_tune}) if args.threshold is None else None,
     }
-    log(f"done in {info['seconds']:.0f}s; baseline threshold {t:.4f}")
+    log(f"done in {info['seconds']:.0f}s; baseline threshold {t:.4f}: {threshold_origin(info)}")
     print(table(table_rows))
     if args.markdown:
         args.markdown.write_text(markdown(table_rows, command.strip(), info), encoding="utf-8")

@@ -260,7 +260,7 @@ def test_quality_command_end_to_end_with_a_fake_model(tmp_path, monkeypatch, cap
     lines = out.strip().splitlines()
     assert len(lines) == 4 and lines[2].startswith("| gov") and lines[3].startswith("| gov")
     assert "| tune " in lines[2] and "| heldout " in lines[3] and "| 12 " in lines[2]
-    assert "baseline threshold" in err
+    assert "baseline threshold" in err and "tune answerable questions of gov" in err
     text = md.read_text(encoding="utf-8")
     assert "bench/quality.py --corpora gov --limit 12" in text and "Commit " in text and lines[3] in text
     data = json.loads(js.read_text(encoding="utf-8"))
@@ -273,3 +273,6 @@ def test_quality_command_end_to_end_with_a_fake_model(tmp_path, monkeypatch, cap
     assert capsys.readouterr().out.strip().splitlines() == lines
     again = emb.calls[before:]
     assert again and all(kind == "query" for kind, _ in again)  # no passage embedded twice (index or baseline)
+    assert quality.main([*args[:-4], "--threshold", "0.5", "--parts", "heldout"]) == 0
+    out, err = capsys.readouterr()
+    assert "0.5000: given with --threshold" in err and len(out.strip().splitlines()) == 3

@@ -248,3 +248,28 @@ def test_markdown_headings_and_lists():
         "- 每年检查一次。",
     ]
     assert list_parents(texts) == [None, None, None, 3, 3, None, 6, 6]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这个计划由William and Flora Hewlett Foundation、Andrew W. Mellon Foundation共同主持。",
+        "猴面包树又名-{zh-hant:猴面包树;zh-hans:猢狲树}-、酸瓠树。",
+        "《卡拉OK.LIVE！‧台北‧我》是张雨生发行的第六张国语专辑。",
+        "萱侬律(又名：「东芭乐园」；Nong Nooch)是一座植物园。",
+    ],
+)
+def test_end_marks_inside_brackets_quotes_and_initials_do_not_end_a_sentence(text):
+    assert split_sentences(text + "下一句。") == [(0, len(text)), (len(text), len(text) + 4)]
+
+
+def test_a_stray_open_bracket_does_not_swallow_the_paragraph():
+    text = "括号（没有闭合。第二句。第三句。"
+    assert [text[s:e] for s, e in split_sentences(text)] == ["括号（没有闭合。", "第二句。", "第三句。"]
+
+
+def test_item_numbers_do_not_end_a_sentence_but_years_do():
+    text = "1. 关机并拔下电源插头。2. 取出旧滤网。"
+    assert [text[s:e] for s, e in split_sentences(text)] == ["1. 关机并拔下电源插头。", "2. 取出旧滤网。"]
+    english = "It opened in 2023. Then it grew."
+    assert [english[s:e] for s, e in split_sentences(english)] == ["It opened in 2023. ", "Then it grew."]

@@ -8,9 +8,10 @@ from qa.types import Document, Passage
 
 # A Chinese sentence ends at 。！？；… (runs allowed) and keeps any closing quotes/brackets
 # after it; an English one at .!? followed by whitespace or the end (so 2.1亿 and 1.6万 stay
-# whole). A line break always ends a sentence.
+# whole, and so do initials and item numbers: "Andrew W. Mellon", "1. 关机"). A line break
+# always ends a sentence.
 _END = re.compile(
-    r"(?:[。！？!?；;]+|…+|\.(?=\s|$))[”’」』）)》〉】\]\"']*[ \t]*"
+    r"(?:[。！？!?；;]+|…+|(?<!\b[A-Z])(?<!\b\d)(?<!\b\d\d)\.(?=\s|$))[”’」』）)》〉】\]\"']*[ \t]*"
     r"|\n+"
 )
 # Where an over-long sentence may be cut: after a comma-like mark.
@@ -39,7 +40,11 @@ _LEVEL = [(re.compile(r"^\s*" + pattern), level) for pattern, level in _LEVELS]
 _SECTION_LEVEL = 13  # this level and outer ones are sections; 一、 (13) is an item only after an announcement
 _LOOSE = re.compile(rf"^\s*(?:[{_CN_ORD}]+是|第[{_CN_ORD}]+[，,、是]|首先|其次|再次|最后|——|[-*•]\s)")
 _ANNOUNCING = re.compile(r"[：:]\s*$")
-# A year as the report writes it (2023年, or 2023 before a non-digit); 1950-2099.
+# An end mark inside brackets or quotes does not end the sentence (《卡拉OK.LIVE！‧台北‧我》,
+# 又名-{zh-hans:猢狲树;zh-tw:猴面包树}-, a quoted exclamation), unless the mark left open is a
+# stray one: not closed within INSIDE_MAX characters.
+_PAIRS = {"《": "》", "（": "）", "(": ")", "“": "”", "「": "」", "『": "』", "【": "】", "{": "}"}
+INSIDE_MAX = 80
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -47,6 +52,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for m in _END.finditer(text):
         end = m.end()
+        if m.group()[0] != "\n" and _inside(text, start, m.start(), end):
+            continue
         if end > start and text[start:end].strip():
             spans.append((start, end))
             start = end
@@ -55,6 +62,22 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     elif spans and start < len(text):
         spans[-1] = (spans[-1][0], len(text))
     return spans
+
+
+def _inside(text: str, start: int, pos: int, end: int) -> bool:
+    """Whether `pos` sits inside a bracket or quote opened since `start` and closed at or after `end`, nearby."""
+    open_: list[tuple[str, int]] = []
+    for i in range(start, pos):
+        c = text[i]
+        if c in _PAIRS:
+            open_.append((c, i))
+        elif open_ and c == _PAIRS[open_[-1][0]]:
+            open_.pop()
+    for c, i in open_:
+        close = text.find(_PAIRS[c], pos)
+        if close >= end and close - i <= INSIDE_MAX:
+            return True
+    return False
 
 
 def _cut_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:

@@ -127,6 +127,7 @@ def _score_windows(
             df[t] = df.get(t, 0) + 1
     weight = {t: asked.terms[t] * math.log(1 + len(sentences) / n) for t, n in df.items()}
     total = sum(weight.values()) or 1.0
+    matched = [s.terms & weight.keys() for s in sentences]
     states = [[k.states(s.text) for k in asked.kinds] for s in sentences]
     out = []
     for i, s in enumerate(sentences):
@@ -134,8 +135,8 @@ def _score_windows(
             run = sentences[i : i + n]
             if len(run) < n or run[-1].row - s.row != n - 1 or any(x.rank != s.rank for x in run):
                 break  # neighbours only within one paragraph
-            held = frozenset().union(*(x.terms for x in run))
-            score = float(max(cos[i : i + n])) + LEXICAL_BONUS * sum(weight.get(t, 0.0) for t in held) / total
+            held = frozenset().union(*matched[i : i + n])
+            score = float(max(cos[i : i + n])) + LEXICAL_BONUS * sum(weight[t] for t in held) / total
             if asked.kinds:
                 stated = [any(st[j] for st in states[i : i + n]) for j in range(len(asked.kinds))]
                 score += KIND_BONUS * sum(stated) / len(stated)

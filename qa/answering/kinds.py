@@ -92,7 +92,6 @@ KINDS = (
             r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}年\d{1,2}月|\d+\s*[月日号]|[上下]半年|年[底初中]|月[底初中]|\d年(?:以|之)?前"
             rf"|{_YEAR}|[{_CN}]+月[{_CN}]+日|世纪|年代"
         ),
-        ("t",),
     ),
     # A place named: a province, city, county, country, island ... (not 城市 itself, not 市场),
     # a municipality written bare (北京, 在京), or a word jieba tags as a place.
@@ -165,12 +164,13 @@ _GENERIC = re.compile(r"^(?:[全各本该我当此其这那外异]|城市$|国�
 
 @lru_cache(maxsize=20000)
 def _tagged(text: str) -> tuple[tuple[str, str], ...]:
-    """(word, part-of-speech tag) as jieba reads `text` (a sentence is tagged once per process)."""
+    """(word, part-of-speech tag) as jieba reads `text`, tagged once per process; without the HMM
+    (5x faster; an unknown name still shows as its tagged surname: 阮 in 阮爱馨)."""
     import jieba
     import jieba.posseg
 
     jieba.setLogLevel(60)
-    return tuple((w, f) for w, f in jieba.posseg.lcut(text) if f in _TAGS)
+    return tuple((w, f) for w, f in jieba.posseg.lcut(text, HMM=False) if f in _TAGS)
 
 
-_TAGS = {"nr", "nrt", "nrfg", "ns", "t"}
+_TAGS = {"nr", "nrt", "nrfg", "ns"}

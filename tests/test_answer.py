@@ -325,3 +325,18 @@ def test_amount_in_chinese_numerals_is_not_declined_real_model(blue_whale_servic
     a = blue_whale_service.ask("蓝鲸湾水库的总库容是多少？")
     assert a.found, a.answer
     assert a.answer.startswith("蓝鲸湾水库于二〇一九年建成，总库容为三点七亿立方米。[1]")
+
+
+def test_list_question_over_dash_items_cites_every_item(small_corpus):
+    text = (
+        "汀源市水安全保障规划\n（一）指导思想\n坚持以人民为中心的发展思想，统筹发展和安全。\n（二）工作原则\n"
+        "——坚持节水为先、量水而行。把水资源作为最大的刚性约束。\n——坚持安全为本、防治结合。补齐防洪排涝短板。\n"
+        "——坚持生态优先、系统治理。统筹上下游、左右岸。\n（三）主要目标\n到2030年，全市水安全保障能力显著提升。\n"
+    )
+    index, retriever = small_corpus({"规划.txt": text})
+    r = retriever.search("规划的工作原则有哪些？")
+    assert r.list_intro == ("规划.txt", 4)
+    a = compose(r, index, True)
+    assert [c.paragraph for c in a.citations] == [4, 5, 6, 7]  # the heading, then every item
+    for item in ("坚持节水为先、量水而行", "坚持安全为本、防治结合", "坚持生态优先、系统治理"):
+        assert item in a.answer

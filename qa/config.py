@@ -60,7 +60,10 @@ class Settings:
     lexical_weight: float = 2.0
     # ... but for an English question BM25 sees only the Chinese terms the corpus glossary and
     # CC-CEDICT give it (qa/indexing/synonyms.py), a weaker signal than a question's own words.
-    english_lexical_weight: float = 2.0
+    # Swept on the English questions of the tune parts (bench/quality.py --parts tune, with
+    # QA_ENGLISH_LEXICAL_WEIGHT), R@1 report / report without synonyms / cmrc-en / drcd-en:
+    # 0.5 -> .69/.58/1.0/.92, 1.0 -> .96/.69/.92/.85, 2.0 -> .96/.69/.85/.85 (0 -> .31 on the report).
+    english_lexical_weight: float = 1.0
 
     # Abstention (qa/answering/abstain.py): the paragraphs whose text the decision reads (3: the
     # right paragraph is in the top 3 for ~97% of dev questions), and the fitted model. A

@@ -135,3 +135,34 @@ def test_the_page_offers_the_served_corpus_examples_not_the_report_s():
     with TestClient(create_app(Other())) as client:
         config = client.get("/config").text
     assert "这台净化器的滤网多久更换一次？" in config and "尾矿库" not in config
+
+
+def test_english_questions_fuse_with_their_own_lexical_weight(fake_build, monkeypatch):
+    from qa.search import retriever
+
+    settings, index, emb = fake_build(english_lexical_weight=0.25)
+    seen = []
+    zscore = retriever.FUSIONS["zscore"]
+    monkeypatch.setitem(retriever.FUSIONS, "zscore", lambda d, lx, s: seen.append(s.lexical_weight) or zscore(d, lx, s))
+    r = retriever.Retriever(index, emb, settings)
+    r.search("What are the key tasks for 2023?")
+    r.search("2023年的重点任务有哪些？")
+    assert seen == [0.25, settings.lexical_weight]
+
+
+def test_traditional_questions_meet_simplified_passages_and_citations_stay_original(fake_build, tmp_path):
+    from qa.search.retriever import Retriever
+
+    docs = tmp_path / "zh"
+    docs.mkdir()
+    lines = [
+        "蓝鲸湾水库于二〇一九年建成，总库容为三点七亿立方米。",
+        "城市图书馆周末开放到晚上九点。",
+        "高铁站位于城市东部。",
+    ]
+    (docs / "a.txt").write_text("\n".join(lines), encoding="utf-8")
+    settings, index, emb = fake_build([docs])
+    assert index.lexical.top(index.lexicon.normalize("圖書館週末開放嗎"), 1)[0][0] == 1  # passage 1: the library
+    hits = Retriever(index, emb, settings).search("圖書館週末開放到幾點？").hits
+    assert (hits[0].doc, hits[0].paragraph) == ("a.txt", 2)
+    assert index.paragraphs[("a.txt", 2)] == lines[1]  # shown as written

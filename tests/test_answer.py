@@ -340,3 +340,9 @@ def test_list_question_over_dash_items_cites_every_item(small_corpus):
     assert [c.paragraph for c in a.citations] == [4, 5, 6, 7]  # the heading, then every item
     for item in ("坚持节水为先、量水而行", "坚持安全为本、防治结合", "坚持生态优先、系统治理"):
         assert item in a.answer
+
+
+def test_a_headline_is_not_the_answer_the_text_under_it_is(small_corpus):
+    text = "启岸电子车载显示业务成最大增长点\n车载显示收入42.1亿元，同比增长38.5%。\n"
+    index, _ = small_corpus({"新闻.txt": text})
+    assert _ask(index, "启岸电子车载显示业务增长了多少？", "新闻.txt", [1, 2]).startswith("车载显示收入42.1亿元")

@@ -1,166 +1,332 @@
-"""Fit the abstention model on the dev set and write qa/data/abstention.json.
+"""Fit the abstention model on the tuning parts of every corpus and write qa/data/abstention.json.
 
-    python bench/calibrate.py [eval/dev.jsonl] [--check eval/test.jsonl]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py --cache /tmp/qa-calibrate
 
-Needs a built index (qa build). Collects retrieval signals for every question, fits an
-L2-regularized logistic regression (answerable vs not) on standardized features, then picks
-the threshold: the highest one that still declines <= 5% of answerable dev questions (so it
-declines as many unanswerable ones as that allows). Prints the fit, repeated 5-fold
-cross-validated rates on dev (fit and threshold chosen on 4/5, applied to the rest), the
-in-sample dev rates, and the rates on the check set, which is never used for fitting.
+For each corpus of bench/corpora.py (not `mixed`, which has no tuning part) it builds the index
+as `qa build` does (bench/quality.py's build, kept in --cache), retrieves every question of both
+parts and computes the signals of qa/answering/abstain.py; they are cached in --cache as an .npz
+keyed by the code and the questions, so a refit (other --features or --budget) takes seconds.
+
+The fit: scikit-learn's LogisticRegression on standardized signals, classes balanced, every
+corpus weighing the same (a corpus with 1,000 questions does not drown one with 50), on the
+TUNE parts only. The threshold: the highest that keeps the corpus-averaged share of answerable
+tune questions declined within the budget; the budget is the largest (of BUDGETS) whose
+leave-one-corpus-out rate stays within MAX_FALSE (an in-sample cut is optimistic on unseen text).
+
+Printed per corpus (declined = share of unanswerable questions declined, false = share of
+answerable ones declined): in-sample on tune; leave-one-corpus-out (its group left out of the fit
+and the threshold, then asked on its tune part: report and report-hant are one group, as are
+cmrc/cmrc-en and drcd/drcd-en, since they share documents or questions); the plain baseline (the
+top dense cosine of the same retrieval, one threshold chosen by the same rule) on tune and held out;
+the model on the held-out part. All of it goes into the calibration file beside the weights.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
+from bench.corpora import PARTS, available, questions  # noqa: E402
 from qa.answering import abstain  # noqa: E402
 from qa.config import from_env  # noqa: E402
-from qa.evaluate import read_questions  # noqa: E402
-from qa.serving.service import QAService  # noqa: E402
 
-# Ridge strength (in units of 1/C of sklearn's LogisticRegression). 10 (C=0.1) and 1 (C=1)
-# cross-validated alike on dev; the stronger one keeps weights modest for ~140 questions.
-L2 = 10.0
-MAX_WRONG_DECLINE = 0.05  # issue 3: at most 5% of answerable questions wrongly declined
-MIN_DECLINE = 0.90  # issue 3: at least 90% of unanswerable questions declined (reported, not enforced)
-# In-sample budgets tried, largest first, until the cross-validated rate is within MAX_WRONG_DECLINE.
-BUDGETS = (0.05, 0.04, 0.03, 0.025, 0.02, 0.015, 0.01)
-CV_FOLDS, CV_REPEATS = 5, 5  # 5-fold, reshuffled 5 times: ~27 answerable / 4-5 unanswerable per fold
+MAX_FALSE = 0.05  # issue 9: at most 5% of answerable questions declined
+BUDGETS = (0.05, 0.045, 0.04, 0.035, 0.03, 0.025, 0.02)
+C = 1.0  # inverse L2 strength of the logistic fit
+SKIP = ("mixed",)  # held out only: nothing to fit on
+GROUPS = {"report-hant": "report", "cmrc-en": "cmrc", "drcd-en": "drcd"}  # same documents or questions
+BASELINE = "dense_top"
 
 
-def collect(service: QAService, questions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    X, y = [], []
-    for q in questions:
-        _, decision = service.retrieve(q["question"], q.get("history") or [])
-        X.append(abstain.features(decision.signals))
-        y.append(1.0 if q["gold"] else 0.0)
-    return np.array(X), np.array(y)
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
-def fit(
-    X: np.ndarray, y: np.ndarray, steps: int = 5000, lr: float = 0.1
-) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-    mean, std = X.mean(0), X.std(0)
-    std[std == 0] = 1.0
-    Z = (X - mean) / std
-    # Balance the classes: unanswerable questions are the minority but matter as much.
-    weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
-    w, b = np.zeros(Z.shape[1]), 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(Z @ w + b)))
-        g = (p - y) * weight
-        w -= lr * (Z.T @ g / len(y) + L2 * w / len(y))
-        b -= lr * g.mean()
-    return w, b, mean, std
-
-
-def rates(conf: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float]:
-    declined_un = float(np.mean(conf[y == 0] < t)) if (y == 0).any() else 1.0
-    wrong = float(np.mean(conf[y == 1] < t)) if (y == 1).any() else 0.0
-    return declined_un, wrong
-
-
+# -- thresholds (also used by bench/quality.py) ----------------------------------------------------
 def _cuts(conf: np.ndarray) -> np.ndarray:
-    c = np.unique(np.concatenate([conf, [0.0, 1.0]]))
+    c = np.unique(np.concatenate([conf, [-1e9, 1e9]]))
     return (c[:-1] + c[1:]) / 2
 
 
-def choose_threshold(conf: np.ndarray, y: np.ndarray, budget: float = MAX_WRONG_DECLINE) -> float:
-    """Highest cut (most unanswerable declined) that keeps wrongly declined answerable <= `budget` in-sample."""
-    return float(max(t for t in _cuts(conf) if rates(conf, y, t)[1] <= budget))
+def rates(conf: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float]:
+    """(share of unanswerable declined, share of answerable declined) at cut `t`."""
+    declined_un = float(np.mean(conf[y == 0] < t)) if (y == 0).any() else float("nan")
+    false = float(np.mean(conf[y == 1] < t)) if (y == 1).any() else float("nan")
+    return declined_un, false
 
 
-def predict(X: np.ndarray, w, b, mean, std) -> np.ndarray:
-    return 1 / (1 + np.exp(-(((X - mean) / std) @ w + b)))
+def weighted_false(conf: np.ndarray, y: np.ndarray, groups: np.ndarray, t: float) -> float:
+    """Share of answerable questions declined at `t`, each group (corpus) weighing the same."""
+    per = [np.mean(conf[(groups == g) & (y == 1)] < t) for g in np.unique(groups) if ((groups == g) & (y == 1)).any()]
+    return float(np.mean(per))
 
 
-def cross_validate(X: np.ndarray, y: np.ndarray, budget: float = MAX_WRONG_DECLINE) -> tuple[float, float]:
-    """Declined / wrongly declined on held-out folds, model and threshold fitted on the other folds."""
-    out = []
-    for rep in range(CV_REPEATS):
-        rng = np.random.default_rng(rep)
-        fold = np.empty(len(y), int)
-        for label in (0, 1):  # stratified: both classes spread over the folds
-            idx = rng.permutation(np.flatnonzero(y == label))
-            fold[idx] = np.arange(len(idx)) % CV_FOLDS
-        declined = np.zeros(len(y), bool)
-        for f in range(CV_FOLDS):
-            tr, te = fold != f, fold == f
-            w, b, mean, std = fit(X[tr], y[tr])
-            t = choose_threshold(predict(X[tr], w, b, mean, std), y[tr], budget)
-            declined[te] = predict(X[te], w, b, mean, std) < t
-        out.append((declined[y == 0].mean(), declined[y == 1].mean()))
-    d, wr = np.mean(out, 0)
-    return float(d), float(wr)
+def choose_threshold(conf: np.ndarray, y: np.ndarray, budget: float = MAX_FALSE, groups=None) -> float:
+    """Highest cut (most unanswerable declined) that keeps answerable declined <= `budget`
+    (with `groups`: the average of each group's share)."""
+    groups = np.zeros(len(y), int) if groups is None else np.asarray(groups)
+    cuts = _cuts(conf)
+    ok = [t for t in cuts if weighted_false(conf, y, groups, t) <= budget]
+    return float(max(ok)) if ok else float(cuts[0])
 
 
-def choose_budget(X: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """The in-sample budget for wrongly declined answerable questions: a threshold fitted to exactly
-    5% declines more than 5% of unseen answerable questions (in-sample fits are optimistic), so
-    take the largest budget whose cross-validated rate stays within MAX_WRONG_DECLINE."""
+# -- collecting the signals ------------------------------------------------------------------------
+def _code_key() -> str:
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "qa").rglob("*.py")) + sorted((ROOT / "qa" / "data").glob("*.tsv")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def collect(corpora, cache: Path) -> dict[str, np.ndarray]:
+    """Signals of every question of every corpus part (rows), cached per corpus in `cache`."""
+    from bench.quality import build, index_folder, one_thread_onnx
+    from qa.embedding import make_embedder
+    from qa.indexing import store
+    from qa.inputs import clean_history, clean_question
+    from qa.search.retriever import Retriever
+
+    settings, embedder, out = from_env(), None, []
+    for corpus in corpora:
+        qs = [q for part in PARTS for q in questions(corpus, part)]
+        key = hashlib.sha256(json.dumps([_code_key(), settings.abstain_top_k, qs], ensure_ascii=False).encode())
+        path = cache / f"signals-{corpus.name}-{key.hexdigest()[:12]}.npz"
+        if not path.is_file():
+            if embedder is None:
+                if os.environ.get("OMP_NUM_THREADS"):
+                    one_thread_onnx(int(os.environ["OMP_NUM_THREADS"]))
+                embedder = make_embedder(settings.model, settings.cache_dir, settings.backend)
+            s, _ = build(corpus, settings, embedder, cache / index_folder(corpus))
+            index = store.load(s.index_dir, model=embedder.name)
+            retriever, rows = Retriever(index, embedder, s), []
+            t0 = time.perf_counter()
+            for q in qs:
+                history = clean_history(q.get("history") or [], s.max_history, s.max_question_chars)
+                r = retriever.search(clean_question(q["question"], s.max_question_chars), history)
+                rows.append(abstain.features(abstain.signals(r, index, s.abstain_top_k)))
+            log(f"{corpus.name}: signals of {len(qs)} questions in {time.perf_counter() - t0:.0f}s")
+            np.savez(
+                path,
+                X=np.array(rows, dtype=np.float64),
+                y=np.array([bool(q["gold"]) for q in qs], dtype=float),
+                part=np.array([q["split"] for q in qs]),
+                id=np.array([str(q.get("id")) for q in qs]),
+                names=np.array(abstain.feature_names()),
+            )
+        with np.load(path) as z:
+            n = len(z["y"])
+            out.append({k: z[k] for k in ("X", "y", "part", "id")} | {"corpus": np.array([corpus.name] * n)})
+    return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+
+
+# -- the model -------------------------------------------------------------------------------------
+def fit(X: np.ndarray, y: np.ndarray, corpus: np.ndarray) -> dict:
+    """Standardize, then a class-balanced logistic regression in which every corpus weighs the same."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, std = X.mean(0), X.std(0)
+    std[std == 0] = 1.0
+    w = np.zeros(len(y))
+    for c in np.unique(corpus):
+        for label in (0, 1):
+            m = (corpus == c) & (y == label)
+            if m.any():  # each corpus 1 in all; within it, each class half (when it has both)
+                w[m] = 1.0 / m.sum() / (2 if ((corpus == c) & (y != label)).any() else 1)
+    w[y == 0] *= w[y == 1].sum() / w[y == 0].sum()  # the classes balanced over all corpora
+    model = LogisticRegression(C=C, max_iter=5000).fit((X - mean) / std, y, sample_weight=w * len(y) / w.sum())
+    return {"weights": model.coef_[0], "bias": float(model.intercept_[0]), "mean": mean, "std": std}
+
+
+def score(m: dict, X: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(((X - m["mean"]) / m["std"]) @ m["weights"] + m["bias"], -50, 50)))
+
+
+def fit_with_threshold(X, y, corpus, budget) -> tuple[dict, float]:
+    m = fit(X, y, corpus)
+    return m, choose_threshold(score(m, X), y, budget, corpus)
+
+
+def loco(X, y, corpus, tune, budget) -> dict[str, tuple[float, float]]:
+    """Each corpus's tune rates with its group left out of the fit and the threshold."""
+    group = np.array([GROUPS.get(c, c) for c in corpus])
+    out = {}
+    for g in np.unique(group):
+        train, test = tune & (group != g), tune & (group == g)
+        m, t = fit_with_threshold(X[train], y[train], corpus[train], budget)
+        for c in np.unique(corpus[test]):
+            sel = test & (corpus == c)
+            out[c] = rates(score(m, X[sel]), y[sel], t)
+    return out
+
+
+def choose_budget(X, y, corpus, tune) -> tuple[float, dict]:
+    """The largest in-sample budget whose leave-one-corpus-out false declines (corpora averaged) stay <= MAX_FALSE."""
     for budget in BUDGETS:
-        d, wr = cross_validate(X, y, budget)
-        if wr <= MAX_WRONG_DECLINE:
-            return budget, d, wr
-    return budget, d, wr
+        out = loco(X, y, corpus, tune, budget)
+        falses = [f for _, f in out.values() if not np.isnan(f)]
+        if np.mean(falses) <= MAX_FALSE:
+            return budget, out
+    return budget, out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dev", nargs="?", default="eval/dev.jsonl")
-    ap.add_argument("--check", default="eval/test.jsonl", help="held-out set to report on (not used for fitting)")
-    ap.add_argument("--out", default=str(from_env().abstention_file))
-    args = ap.parse_args()
+# -- the report ------------------------------------------------------------------------------------
+def _fmt(pair) -> str:
+    return " ".join("·" if np.isnan(v) else f"{v:.3f}" for v in pair)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument(
+        "--cache", type=Path, default=Path("/tmp/qa-calibrate"), help="indexes and signals kept between runs"
+    )
+    ap.add_argument("--corpora", help="comma-separated corpus names (default: all but mixed)")
+    ap.add_argument("--features", help=f"comma-separated subset of {','.join(abstain.FEATURES)}")
+    ap.add_argument(
+        "--budget", type=float, help="in-sample false-decline budget (default: chosen leave-one-corpus-out)"
+    )
+    ap.add_argument("--out", type=Path, help="calibration file to write (default: Settings.abstention_file)")
+    ap.add_argument("--markdown", type=Path, help="also write the table with its command to FILE (docs/abstention.md)")
+    ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    args = ap.parse_args(argv)
     os.environ.setdefault("QA_PROGRESS", "0")
-    service = QAService(from_env())
-    X, y = collect(service, read_questions(Path(args.dev)))
-    w, b, mean, std = fit(X, y)
-    budget, d, wr = choose_budget(X, y)
-    print(
-        f"in-sample budget {budget:.3f}; dev {CV_FOLDS}-fold CV x{CV_REPEATS}: "
-        f"unanswerable declined {d:.3f}, answerable wrongly declined {wr:.3f}"
+    names = [n for n in (args.corpora or "").split(",") if n] or None
+    corpora = [c for c in available(names, say=log) if c.name not in SKIP]
+    args.cache.mkdir(parents=True, exist_ok=True)
+    data = collect(corpora, args.cache)
+    feats = [f.strip() for f in args.features.split(",")] if args.features else list(abstain.FEATURES)
+    cols = [abstain.FEATURES.index(f) for f in feats]
+    X, y, corpus = data["X"][:, cols], data["y"], data["corpus"]
+    tune, held = data["part"] == "tune", data["part"] == "heldout"
+    base = data["X"][:, abstain.FEATURES.index(BASELINE)]
+
+    if args.budget:
+        budget, out_loco = args.budget, loco(X, y, corpus, tune, args.budget)
+    else:
+        budget, out_loco = choose_budget(X, y, corpus, tune)
+    m, t = fit_with_threshold(X[tune], y[tune], corpus[tune], budget)
+    tb = choose_threshold(base[tune], y[tune], budget, corpus[tune])
+    conf = score(m, X)
+    per = {}
+    for c in [c.name for c in corpora]:
+        at = corpus == c
+        ours_held = rates(conf[at & held], y[at & held], t)
+        per[c] = {
+            "questions": {
+                p: [int((at & sel & (y == 1)).sum()), int((at & sel & (y == 0)).sum())]
+                for p, sel in (("tune", tune), ("heldout", held))
+            },
+            "in_sample": rates(conf[at & tune], y[at & tune], t),
+            "loco": out_loco.get(c, (float("nan"),) * 2),
+            "baseline_tune": rates(base[at & tune], y[at & tune], tb),
+            "heldout": ours_held,
+            "baseline_heldout": rates(base[at & held], y[at & held], tb),
+            # the baseline with its threshold set, on this corpus's held-out part, to decline no more
+            # answerable questions than the model does there: declined at equal false declines
+            "baseline_heldout_matched": matched(base[at & held], y[at & held], ours_held[1]),
+        }
+    report = render(per, feats, m, budget, t, tb)
+    print(report)
+    if args.dry_run:
+        return 0
+    command = "OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
     )
+    out = args.out or from_env().abstention_file
+    clean = lambda p: [None if np.isnan(v) else round(v, 3) for v in p]  # noqa: E731
     model = {
-        "features": abstain.feature_names(),
-        "weights": w.round(4).tolist(),
-        "bias": round(b, 4),
-        "mean": mean.round(5).tolist(),
-        "std": std.round(5).tolist(),
-        "trained_on": args.dev,
-        "command": "python bench/calibrate.py",
+        "features": feats,
+        "weights": m["weights"].round(4).tolist(),
+        "bias": round(m["bias"], 4),
+        "mean": m["mean"].round(5).tolist(),
+        "std": m["std"].round(5).tolist(),
+        "threshold": round(t, 4),
+        "command": command.strip(),
+        "rule": (
+            f"logistic regression (C={C}, classes balanced, corpora weighing the same) on the tune parts; "
+            f"threshold: highest with <= {budget:.1%} of answerable tune questions declined (corpora averaged), "
+            f"the largest budget whose leave-one-corpus-out rate is <= {MAX_FALSE:.0%}"
+        ),
+        "baseline": {"signal": BASELINE, "threshold": round(tb, 4)},
+        "rates": "[declined unanswerable, declined answerable]",
+        "corpora": {c: {k: (v if k == "questions" else clean(v)) for k, v in r.items()} for c, r in per.items()},
     }
-    conf = predict(X, w, b, mean, std)
-    model["threshold"] = round(choose_threshold(conf, y, budget), 4)
-    model["budget"] = budget
-    model["cv"] = {"declined_unanswerable": round(d, 3), "wrongly_declined_answerable": round(wr, 3)}
-    model["rule"] = (
-        f"threshold: highest with <= {budget:.1%} of dev answerable declined in-sample, the largest "
-        f"budget whose 5-fold CV rate is <= {MAX_WRONG_DECLINE:.0%}"
-    )
-    Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     abstain.load_calibration.cache_clear()
-    for name, value in zip(model["features"], model["weights"]):
-        print(f"  {name:<20}{value:+.3f}")
-    d, wr = rates(conf, y, model["threshold"])
-    model["dev"] = {"declined_unanswerable": round(d, 3), "wrongly_declined_answerable": round(wr, 3)}
-    Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    print(f"threshold {model['threshold']}  dev: unanswerable declined {d:.3f}, answerable wrongly declined {wr:.3f}")
-    if args.check and Path(args.check).exists():
-        Xc, yc = collect(service, read_questions(Path(args.check)))
-        cc = predict(Xc, w, b, mean, std)
-        d, wr = rates(cc, yc, model["threshold"])
-        print(f"check ({args.check}): unanswerable declined {d:.3f}, answerable wrongly declined {wr:.3f}")
-    print(f"wrote {args.out}")
+    log(f"wrote {out}")
+    if args.markdown:
+        from bench.quality import commit
+
+        args.markdown.write_text(
+            f"# Abstention on every evaluation corpus\n\nWritten by `bench/calibrate.py` (do not edit by hand) at "
+            f"commit {commit()}; regenerate with:\n\n    {command.strip()}\n\n{__doc__.split(chr(10) * 2, 2)[2]}\n"
+            f"{report}\n",
+            encoding="utf-8",
+        )
+        log(f"wrote {args.markdown}")
     return 0
+
+
+def matched(conf: np.ndarray, y: np.ndarray, false: float) -> tuple[float, float]:
+    """Rates of the cut that declines as many unanswerable as possible with answerable declined <= `false`."""
+    if np.isnan(false) or not (y == 0).any():
+        return rates(conf, y, -1e9)
+    return rates(conf, y, choose_threshold(conf, y, false + 1e-9))
+
+
+COLUMNS = (
+    ("in_sample", "in-sample (tune)"),
+    ("loco", "left out (tune)"),
+    ("baseline_tune", "baseline (tune)"),
+    ("heldout", "model (heldout)"),
+    ("baseline_heldout", "baseline (heldout)"),
+    ("baseline_heldout_matched", "baseline at equal false (heldout)"),
+)
+
+
+def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float) -> str:
+    """The per-corpus table (declined unanswerable / declined answerable) as Markdown."""
+    lines = [
+        f"Threshold {t:.4f} (in-sample budget {budget:.1%}, corpora averaged); baseline: top dense cosine < {tb:.4f}.",
+        "",
+        "Weights (standardized signals): " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(feats, m["weights"])),
+        "",
+        "Each cell: unanswerable declined / answerable declined (false).",
+        "",
+        "| corpus | tune ans/un | heldout ans/un | " + " | ".join(h for _, h in COLUMNS) + " |",
+        "|---|---|---|" + "---:|" * len(COLUMNS),
+    ]
+    for c, r in per.items():
+        q = r["questions"]
+        cells = [_fmt(r[k]).replace(" ", " / ") for k, _ in COLUMNS]
+        lines.append(
+            f"| {c} | {q['tune'][0]}/{q['tune'][1]} | {q['heldout'][0]}/{q['heldout'][1]} | " + " | ".join(cells) + " |"
+        )
+    worse = [c for c, r in per.items() if _worse(r)]
+    lines += [
+        "",
+        "Held out, where the baseline at equal false declines does better: " + (", ".join(worse) or "none") + ".",
+    ]
+    return "\n".join(lines)
+
+
+def _worse(r: dict) -> bool:
+    """On the held-out part: the baseline declines more unanswerable questions at equal false declines,
+    or (a corpus of answerable questions only) the model declines more of them than the baseline."""
+    (d, f), (bd, _), (_, bf) = r["heldout"], r["baseline_heldout_matched"], r["baseline_heldout"]
+    if np.isnan(d):
+        return f > bf + 1e-9
+    return bd > d + 1e-9
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Floors sit a little under what the pipeline measures, so noise in a refactor passes but a real
 regression fails: measured on dev (254 questions, 202 answerable) R@1 0.941, R@5 0.990,
-MRR 0.959, English R@5 1.000, 8/202 wrongly declined, 48/52 unanswerable declined, 12/15 list
+MRR 0.959, English R@5 1.000, 4/202 wrongly declined, 25/52 unanswerable declined (abstention fitted on every corpus), 12/15 list
 questions with every item in the top 8, fact in the first sentence 0.861, follow-ups R@1 0.962
 (the same questions asked in full 0.962).
 """
@@ -43,7 +43,10 @@ def test_retrieval_floors(dev_report):
 def test_abstention_floors(dev_report):
     m, _ = dev_report
     assert m["wrongly_declined"] <= 0.06 * m["answerable"], m
-    assert m["declined"] >= 0.85 * m["unanswerable"], m
+    # The abstention model is fitted on every corpus's tune part (bench/calibrate.py, docs/abstention.md),
+    # no longer on this set alone with the report's own word lists: it declines ~0.48 of these
+    # (0.92 before, in-sample), and far more of the unanswerable questions on other corpora.
+    assert m["declined"] >= 0.42 * m["unanswerable"], m
 
 
 def test_followups_do_as_well_as_the_full_questions(dev_report):
@@ -106,8 +109,9 @@ def test_gov_heldout_floors(tmp_path):
     assert m["recall@1"] >= 0.70, m
     assert m["recall@5"] >= 0.84, m
     assert m["holds"] >= 0.23, m
-    assert m["wrongly_declined"] <= 0.70 * n, m
-    assert m["declined"] >= 0.66 * m["unanswerable"], m
+    # Abstention fitted on every corpus (docs/abstention.md): false declines .605 -> ~.09, but none of
+    # the 6 near-topic unanswerable questions declined (the old model declined nearly everything here).
+    assert m["wrongly_declined"] <= 0.16 * n, m
 
 
 def test_cmrc_heldout_sample_floors(tmp_path):
@@ -141,7 +145,8 @@ def test_report_heldout_floors_in_simplified_and_traditional(real_index, tmp_pat
     assert m["recall@5"] >= 0.97, m
     assert m["holds"] >= held, m
     assert m["wrongly_declined"] <= 0.12 * m["answerable"], m
-    assert m["declined"] >= 0.76 * m["unanswerable"], m
+    # 8/17 with abstention fitted on every corpus (14/17 with the report-only fit and word lists)
+    assert m["declined"] >= 0.40 * m["unanswerable"], m
 
 
 def test_drcd_heldout_sample_floors(tmp_path):

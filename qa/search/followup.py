@@ -37,6 +37,47 @@ SHORT_WORDS = 4
 _NE = re.compile(r"呢\s*[？?。.!！]*\s*$")  # "那X呢": asks the previous question again about X
 
 
+# Content words (what a question is about) for telling "那X呢" with a topic of its own from one
+# that only narrows the previous question; jieba segments, these lists drop the rest.
+# Words that ask rather than say: they carry no content to look for in the documents.
+_ASKING = re.compile(
+    r"什么时候|什么|哪个|哪些|哪里|哪儿|哪一|哪年|哪位|哪家|多少|多大|多长|几个|几项|几台|几颗|几座|几次|几|"
+    r"怎么样|怎么|怎样|如何|为什么|为何|是否|是不是|有没有|请问|谁|吗|呢|吧|啊|啥|咋|干|做了|有|是|的|了|在|和|与|对|都|要|会|还|就|也|这|那|个|次|么"
+)
+# Question-frame words: they shape the question but name nothing to find (read off question
+# phrasing in general, not off the documents): a missing 情况 or 进展 says nothing.
+_FRAME = set(
+    "时候 这次 今年 去年 情况 具体 分别 主要 包括 方面 进展 一共 已经 应当 应该 怎么回事 咋样 一个 之一 这些"
+    " 其中 目前 现在 当前 哪几个 还有 除了 这方面 他 她 它 他们 是从 共 被 做 得 说 第几个 哪一年 哪次 什么样".split()
+) | set(
+    # Answer-kind words: they name the kind of answer wanted (an attitude, a change, a measure, a
+    # title), which a passage gives without using the word ("什么态度" is answered by 从严把关).
+    # Chosen as a class of question phrasing, not off the report; a missing one is no evidence.
+    "态度 地位 作用 意义 变化 要求 打算 安排 计划 处理 措施 举措 办法 做法 议程 职务 职位 身份 形势"
+    " 原因 根本原因 目标 成果 成效 效果 特点 评价 影响 经验 思路 方向 体现 表现 内容 具体内容"
+    # and the verbs that go with them (取得什么成果, 采取哪些措施, 担任什么职务)
+    " 取得 采取 担任".split()
+)
+_HAS_WORD = re.compile(r"[\u3400-\u9fff0-9a-z]")
+
+
+def content_words(query: str) -> list[str]:
+    """Words of the question that name something: no asking, frame or single-character words (numbers kept)."""
+    import jieba
+
+    jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO; the CLI output stays clean
+    words = [w for w in jieba.lcut(query.lower(), HMM=False) if _HAS_WORD.search(w)]
+    return [w for w in words if w not in _FRAME and not _ASKING.fullmatch(w) and (len(w) > 1 or w.isdigit())]
+
+
+def warm_up() -> None:
+    """Load the segmenter's dictionary now (~1.5 s) rather than on the first follow-up."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+
+
 def is_followup(question: str) -> bool:
     """True when the question cannot stand alone: a follow-up opener/closer, a back-pointer, or too little content."""
     q = question.strip()
@@ -62,14 +103,12 @@ def _switches_topic(question: str, core: str) -> bool:
     """'那X呢' where X names a topic of its own: X replaces the previous question's topic.
 
     Not when X is only a year, an ordinal, a pointer back or a question-frame word (进展, 目标,
-    具体内容: abstain's content words leave those out); those keep the previous topic. Keeping
+    具体内容: content_words leaves those out); those keep the previous topic. Keeping
     the old topic beside a new one let the old one win ("那监测方面呢" after a question on
     climate change ranked the climate paragraph first): dev follow-ups R@1 0.846 -> 0.923.
     """
     if not _NE.search(question) or _PRONOUN.search(question) or not _CJK.search(core):
         return False
-    from qa.answering.abstain import content_words
-
     return any(not w.isdigit() for w in content_words(_ORDINAL.sub(" ", _YEAR.sub(" ", core))))
 
 
@@ -78,8 +117,6 @@ def _without_topic(previous: str) -> str:
     if not _CJK.search(previous):
         return previous
     import jieba
-
-    from qa.answering.abstain import content_words
 
     words = jieba.lcut(previous, HMM=False)
     return "".join(w for w in words if w.isdigit() or not content_words(w)).strip()

@@ -114,6 +114,7 @@ class QAService:
     def _open(self):
         from qa.errors import IndexCorruptError
         from qa.indexing import store
+        from qa.search import followup
         from qa.search.retriever import Retriever
 
         # Check the index on disk first: a missing or damaged index should not cost a model load.
@@ -124,7 +125,7 @@ class QAService:
                 f"{self.settings.index_dir}/ holds {index.vectors.dim}-dim vectors but the model gives "
                 f"{self.embedder.dim}; rebuild with: qa build --index {self.settings.index_dir}"
             )
-        abstain.warm_up()
+        followup.warm_up()
         return index, Retriever(index, self.embedder, self.settings)
 
     # -- questions -----------------------------------------------------------------------

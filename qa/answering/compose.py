@@ -207,7 +207,7 @@ def _pair_cost(first: str, second: str) -> float:
 
 def _candidates(hits, index: Index) -> list[_Sentence]:
     """The sentences of `hits`' paragraphs in order, with their terms (and their document title's)."""
-    titles = {d["name"]: d["title"] for d in index.documents}
+    titles = index.titles
     out = []
     for rank, h in enumerate(hits):
         extra = _words(titles.get(h.doc, ""), index.lexicon) if TITLE_TERMS else set()
@@ -287,7 +287,7 @@ def _cite(chosen: list[tuple[int, float]], index: Index, r: Retrieval) -> tuple[
             spans[key] = []
         spans[key].append((s, e))
     marker = {key: n for n, key in enumerate(order, 1)}
-    titles = {d["name"]: d["title"] for d in index.documents}
+    titles = index.titles
     citations = []
     for key in order:
         text = index.paragraphs[key]

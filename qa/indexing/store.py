@@ -69,6 +69,11 @@ class Index:
         """The corpus's matching knowledge, from the index's own copy of its synonyms file."""
         return Lexicon(self.corpus_files.get(SYNONYMS, ""))
 
+    @cached_property
+    def titles(self) -> dict[str, str]:
+        """Each document's title by name (once per index: building it per question cost ~5 ms at 7,700 documents)."""
+        return {d["name"]: d["title"] for d in self.documents}
+
     @property
     def examples(self) -> list[str]:
         """The corpus's example questions (examples.txt: one a line, # comments), for the UI."""

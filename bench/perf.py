@@ -188,24 +188,38 @@ class PoolEmbedder:
     Sentences not in the pool (titles, a split that differs) get a hash-seeded random vector.
     Queries are not its business: a real model embeds them."""
 
-    def __init__(self, name: str, table: dict[str, np.ndarray]):
+    def __init__(self, name: str, sentences: list[str], vectors: np.ndarray):
         from qa.indexing.chunking import split_sentences
 
-        self.name, self.table, self._split = name, table, split_sentences
-        self.dim = len(next(iter(table.values())))
+        self.name, self._split = name, split_sentences
+        self.row = {s: i for i, s in enumerate(sentences)}
+        # Pool rows, then hash vectors as they are needed (capacity doubles: no copy per call).
+        self.dim = vectors.shape[1]
+        self.matrix = np.zeros((2 * len(vectors) + 1024, self.dim), np.float32)
+        self.matrix[: len(vectors)] = vectors
         self.seconds = 0.0
+
+    def _row(self, piece: str) -> int:
+        row = self.row.get(piece)
+        if row is None:
+            row = self.row[piece] = len(self.row)
+            if row == len(self.matrix):
+                self.matrix = np.vstack([self.matrix, np.zeros_like(self.matrix)])
+            self.matrix[row] = _hash_vector(piece, self.dim)
+        return row
 
     def embed_batch(self, texts, kind: str) -> np.ndarray:
         if kind != "passage":
             raise ValueError("PoolEmbedder embeds passages only")
         t0 = time.perf_counter()
-        out = np.empty((len(texts), self.dim), np.float32)
-        for i, text in enumerate(texts):
-            pieces = [text[s:e].strip() for s, e in self._split(text)] or [text]
-            v = sum(self.table[p] if p in self.table else _hash_vector(p, self.dim) for p in pieces)
-            out[i] = v / (np.linalg.norm(v) or 1.0)
+        rows, starts = [], []
+        for text in texts:
+            starts.append(len(rows))
+            rows.extend(self._row(text[a:b].strip()) for a, b in (self._split(text) or [(0, len(text))]))
+        out = np.add.reduceat(self.matrix[rows], starts, axis=0) if texts else np.zeros((0, self.dim), np.float32)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         self.seconds += time.perf_counter() - t0
-        return out
+        return out.astype(np.float32)
 
 
 def pool_vectors(keep: Path, embedder) -> tuple[list[str], np.ndarray]:
@@ -238,7 +252,7 @@ def synthetic_build(corpus_dir: Path, index_dir: Path, pool_file: Path) -> None:
     settings = from_env(index_dir=index_dir)
     sentences = json.loads(pool_file.read_text(encoding="utf-8"))
     vectors = np.load(pool_file.with_suffix(".npy"), mmap_mode="r")
-    embedder = PoolEmbedder(settings.model, dict(zip(sentences, np.asarray(vectors))))
+    embedder = PoolEmbedder(settings.model, sentences, np.asarray(vectors))
     t0 = time.perf_counter()
     builder.build([corpus_dir], settings, embedder)
     print(json.dumps({"seconds": time.perf_counter() - t0, "embed_seconds": embedder.seconds}))

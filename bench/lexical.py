@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.config import from_env  # noqa: E402
-from qa.indexing.builder import load_documents  # noqa: E402
+from qa.indexing.builder import corpus_files, load_documents  # noqa: E402
 from qa.indexing.chunking import context_text, passages_of  # noqa: E402
 from qa.indexing.lexical import BM25, tokens  # noqa: E402
+from qa.indexing.synonyms import FILE, Lexicon  # noqa: E402
 
 K = 40
 
@@ -153,16 +154,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     settings = from_env()
     docs, _ = load_documents([args.corpus], settings)
+    # qa matches in the corpus's matching form (its synonyms.tsv, docs/synonyms.md); timed with the tokens.
+    lexicon = Lexicon(corpus_files([args.corpus]).get(FILE, ""))
     texts = []
     for doc in docs:
         by_number = {p.number: p.text for p in doc.paragraphs}
         for p in passages_of(doc, settings.chunk_chars, settings.chunk_overlap, first_id=len(texts)):
             texts.append(context_text(p, by_number, title=False))
     t0 = time.perf_counter()
-    toks = [tokens(t) for t in texts]
+    toks = [tokens(lexicon.normalize(t)) for t in texts]
     tokenize_s = time.perf_counter() - t0
     questions = [json.loads(line)["question"] for line in args.questions.read_text(encoding="utf-8").splitlines()]
-    queries = [list(dict.fromkeys(tokens(q))) for q in questions]
+    queries = [list(dict.fromkeys(tokens(lexicon.normalize(q)))) for q in questions]
     out = {"passages": len(texts), "tokenize_s": round(tokenize_s, 2), "queries": len(queries), "engines": {}}
     reference = None
     tmp = Path(tempfile.mkdtemp(prefix="qa-lexical-"))

@@ -317,10 +317,6 @@ def test_amount_in_chinese_numerals_is_the_answer_real_model(blue_whale_service)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="abstain.value_missing still reads a count as digits only (its rewrite, in progress, reads Chinese numerals)",
-    strict=False,
-)
 def test_amount_in_chinese_numerals_is_not_declined_real_model(blue_whale_service):
     a = blue_whale_service.ask("蓝鲸湾水库的总库容是多少？")
     assert a.found, a.answer

@@ -166,3 +166,26 @@ def test_traditional_questions_meet_simplified_passages_and_citations_stay_origi
     hits = Retriever(index, emb, settings).search("圖書館週末開放到幾點？").hits
     assert (hits[0].doc, hits[0].paragraph) == ("a.txt", 2)
     assert index.paragraphs[("a.txt", 2)] == lines[1]  # shown as written
+
+
+def test_cedict_definitions_that_name_no_meaning_are_dropped():
+    from qa.indexing.cedict import phrases_of
+
+    assert phrases_of("to protect; to defend") == ["protect", "defend"]
+    assert phrases_of("(bound form) to bless") == ["bless"]
+    assert phrases_of("surname Wang") == [] and phrases_of("variant of 保護|保护[bao3 hu4]") == []
+    assert phrases_of("CL:個|个[ge4]") == [] and phrases_of("abbr. for 中華人民共和國") == []
+    assert phrases_of("Wan Chai district of Hong Kong") == ["wan chai"]  # the name; the whole is too long
+    assert phrases_of("New Taipei City, administrative district") == [
+        "new taipei city",
+        "administrative district",
+        "new taipei",
+    ]
+
+
+def test_cedict_prefers_common_words_and_reads_plurals():
+    from qa.indexing import cedict
+
+    assert cedict.index()["protect"][0] == "保护"  # not 庇 or 祐
+    assert cedict.terms("key tasks") == ["要务", "重点", "任务"]  # the phrase, then its words
+    assert "城市" in cedict.terms("cities")

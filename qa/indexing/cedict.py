@@ -7,8 +7,9 @@ define it; the common ones win: CC-CEDICT has no frequencies, so jieba's diction
 rank them (保护 before 庇 for "protect"). Definitions that name no meaning of their own are
 dropped: "surname X", "variant of", "see", "used in", classifiers (CL:), abbreviations.
 
-The reverse index is built once per machine (~3 s) and cached as JSON under the cache folder
-(QA_CACHE_DIR, else $XDG_CACHE_HOME/qa); loading the cache takes ~0.2 s, on the first English question.
+The reverse index is built once per machine (seconds) and cached as compact JSON (a few MB, the
+best PER_PHRASE words per phrase) under the cache folder (QA_CACHE_DIR, else $XDG_CACHE_HOME/qa);
+the first English question in a process loads it (a fraction of a second).
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ def terms(text: str) -> list[str]:
                 phrase = words[i : i + n]
                 if n == 1 and phrase[0] in STOP:
                     continue
-                found = next((rev[f] for f in _phrase_forms(phrase) if f in rev), None)
+                # every form's words: "cities" alone is a rare word's definition (城邑), "city" is 城市
+                found = list(dict.fromkeys(w for f in _phrase_forms(phrase) for w in rev.get(f, ())))
                 if found:
                     out.extend(found)
                     if n > 1:  # "key tasks" -> 要务, and the words alone too: 重点, 任务

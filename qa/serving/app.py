@@ -21,7 +21,9 @@ TITLE = "文档问答 · Document Q&A"
 # "Try" buttons: the corpus's own example questions (examples.txt beside its documents, kept in the
 # index: docs/synonyms.md), at most this many; none without the file. Never questions from code.
 MAX_EXAMPLES = 4
-WARM_UP = "这些文档讲了什么？"  # asked once at start so the first user question is answered at full speed
+# Asked once at start so the first user question is answered at full speed (the model, the
+# segmenter, and for English the CC-CEDICT reverse index: qa/indexing/cedict.py).
+WARM_UP = ("这些文档讲了什么？", "What are these documents about?")
 # Bundled/system fonts only: a web font from elsewhere stalls first paint when offline.
 FONTS = (
     "PingFang SC",
@@ -543,7 +545,8 @@ def serve(settings, insecure: bool = False) -> None:
     service = QAService(settings)
     try:
         service.ensure_index(progress=_console_progress())
-        service.ask(WARM_UP)  # load the model now, so the first user question is answered at full speed
+        for question in WARM_UP:
+            service.ask(question)
     except QAError as err:
         # Serve anyway: the page shows the problem, and its Documents tab can add files and rebuild.
         print(

@@ -326,9 +326,9 @@ def warm_asks(settings, model, bare, questions: list[dict]) -> dict:
     for q in questions:
         timed.seconds = 0.0
         t0 = time.perf_counter()
-        r, found = service.retrieve(q["question"], q.get("history") or [])
+        r, decision = service.retrieve(q["question"], q.get("history") or [])
         t1 = time.perf_counter()
-        service.compose(r, found)
+        service.compose(r, decision)
         t2 = time.perf_counter()
         qvs.append(r.query_vector)
         parts["total"].append(1000 * (t2 - t0))

@@ -2,7 +2,7 @@
 
 Floors sit a little under what the pipeline measures, so noise in a refactor passes but a real
 regression fails: measured on dev (254 questions, 202 answerable) R@1 0.941, R@5 0.990,
-MRR 0.959, English R@5 1.000, 4/202 wrongly declined, 25/52 unanswerable declined (abstention fitted on every corpus), 12/15 list
+MRR 0.959, English R@5 1.000, 4/202 wrongly declined, 22/52 unanswerable declined (abstention fitted on every corpus), 12/15 list
 questions with every item in the top 8, fact in the first sentence 0.861, follow-ups R@1 0.962
 (the same questions asked in full 0.962).
 """
@@ -44,9 +44,9 @@ def test_abstention_floors(dev_report):
     m, _ = dev_report
     assert m["wrongly_declined"] <= 0.06 * m["answerable"], m
     # The abstention model is fitted on every corpus's tune part (bench/calibrate.py, docs/abstention.md),
-    # no longer on this set alone with the report's own word lists: it declines ~0.48 of these
+    # no longer on this set alone with the report's own word lists: it declines ~0.42 of these
     # (0.92 before, in-sample), and far more of the unanswerable questions on other corpora.
-    assert m["declined"] >= 0.42 * m["unanswerable"], m
+    assert m["declined"] >= 0.40 * m["unanswerable"], m
 
 
 def test_followups_do_as_well_as_the_full_questions(dev_report):

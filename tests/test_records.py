@@ -43,3 +43,16 @@ def test_read_rows_parses_every_line(tmp_path):
     assert read_rows(tmp_path / "s.jsonl") == rows
     (tmp_path / "e.jsonl").write_text("", encoding="utf-8")
     assert read_rows(tmp_path / "e.jsonl") == []
+
+
+def test_passage_fields_match_the_passages(tmp_path):
+    from qa.indexing.records import passage_fields
+
+    passages = _passages(5)
+    path = tmp_path / "passages.jsonl"
+    path.write_text(
+        "".join(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n" for p in passages), encoding="utf-8"
+    )
+    expected = [(p.doc, p.paragraph, p.parent) for p in passages]
+    assert passage_fields(PassageRecords(path), "doc", "paragraph", "parent") == expected
+    assert passage_fields(passages, "doc", "paragraph", "parent") == expected

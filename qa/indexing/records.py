@@ -62,6 +62,11 @@ class PassageRecords(Sequence):
     def __iter__(self) -> Iterator[Passage]:
         return (self[i] for i in range(len(self)))
 
+    def fields(self, *names: str) -> list[tuple]:
+        """`names` of every passage, from one parse of the whole file (for the few questions about all passages)."""
+        rows = read_rows(bytes(self._map).decode("utf-8")) if len(self) else []
+        return [tuple(row.get(n) for n in names) for row in rows]
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, (list, tuple, PassageRecords)):
             return NotImplemented
@@ -70,7 +75,14 @@ class PassageRecords(Sequence):
     __hash__ = None  # compared by content, like a list
 
 
-def read_rows(path: Path) -> list:
-    """Every line of a JSON-lines file of arrays, parsed in one call (one C-level parse, not one per line)."""
-    lines = [line for line in Path(path).read_text(encoding="utf-8").split("\n") if line.strip()]
-    return json.loads("[" + ",".join(lines) + "]")
+def read_rows(source: Path | str) -> list:
+    """Every line of a JSON-lines file (a Path) or text (a str), parsed in one call, not one per line."""
+    text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) else source
+    return json.loads("[" + ",".join(line for line in text.split("\n") if line.strip()) + "]")
+
+
+def passage_fields(passages: Sequence[Passage], *names: str) -> list[tuple]:
+    """`names` of every passage: one parse for PassageRecords, attribute reads for a list."""
+    if isinstance(passages, PassageRecords):
+        return passages.fields(*names)
+    return [tuple(getattr(p, n) for n in names) for p in passages]

@@ -30,7 +30,7 @@ from qa.documents import discovery
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.indexing import versions
 from qa.indexing.lexical import BM25
-from qa.indexing.records import PassageRecords, read_rows
+from qa.indexing.records import PassageRecords, passage_fields, read_rows
 from qa.indexing.synonyms import FILE as SYNONYMS
 from qa.indexing.synonyms import Lexicon
 from qa.stores import VectorStore, open_store
@@ -106,11 +106,11 @@ class Index:
         cached = getattr(self, "_list_items", None)
         if cached is None:
             cached = {}
-            for p in self.passages:
-                if p.parent is not None:
-                    items = cached.setdefault((p.doc, p.parent), [])
-                    if (p.doc, p.paragraph) not in items:
-                        items.append((p.doc, p.paragraph))
+            for doc, paragraph, parent in passage_fields(self.passages, "doc", "paragraph", "parent"):
+                if parent is not None:
+                    items = cached.setdefault((doc, parent), [])
+                    if (doc, paragraph) not in items:
+                        items.append((doc, paragraph))
             self._list_items = cached
         return cached
 

@@ -3,7 +3,7 @@
 The index type follows the corpus size. Below EXACT_BELOW passages an exact IndexFlatIP is
 both fast and free of approximation; above it exact search costs ~10 ms per 100k passages here
 and grows linearly, so an HNSW graph (IndexHNSWFlat) takes over, which keeps the full vectors
-(recall@10 against exact search is measured by bench/perf.py) and answers in about a
+(recall@10 against exact search: bench/ann.py and bench/perf.py) and answers in about a
 millisecond at 500k passages. Both are read with IO_FLAG_MMAP_IFC: the vectors stay in the
 file's pages (shared between processes, loaded as searches touch them) instead of being
 copied into memory when the index opens.
@@ -22,9 +22,12 @@ FILE = "vectors.faiss"
 EXACT_BELOW = 100_000
 HNSW_M = 32  # neighbours per node: recall and memory (M * 8 bytes per vector) grow with it
 HNSW_EF_CONSTRUCTION = 80
-# Candidates examined per search: recall@10 vs exact >= 0.95 needs ~64 on the 10,000x corpus;
-# 128 leaves a margin for harder corpora at ~1 ms per question.
-HNSW_EF_SEARCH = 128
+# Candidates examined per search (QA_EF_SEARCH overrides it when serving). bench/ann.py on 103,028
+# passages (M 32, 400 questions): recall@10 against exact search .939 at 128, .979 at 256, .997 at
+# 512, .998 at 1024 (2.2 ms a search). Recall at a fixed efSearch falls as the graph grows: a
+# 513k-passage run of the same corpus recipe (bench/perf.py 10,000x, not kept) measured .931 at 512
+# and .970 at 1024. 1024 keeps >= .95 to that size for ~2 ms of a ~35 ms ask.
+HNSW_EF_SEARCH = 1024
 
 
 class FaissStore:

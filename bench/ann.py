@@ -123,9 +123,9 @@ def sweep(vectors: np.ndarray, queries: np.ndarray, ms: list[int], efs: list[int
     return rows
 
 
-def render(out: dict, args) -> str:
+def render(out: dict) -> str:
     lines = [
-        f"    bench/ann.py {' '.join(args.argv)}",
+        f"    {out['command']}",
         "",
         f"{out['passages']:,} passages ({out['index']}), {out['queries']} questions, load average "
         f"{out['loadavg']:.1f}, one thread; measured {out['date']}.",
@@ -155,6 +155,16 @@ def render(out: dict, args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--render"]:  # --render OUT.json [--write-readme]: the table of an earlier --json run
+        out = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+        out.setdefault("command", "bench/ann.py " + out["index"].split("/versions/")[0] + " --json")
+        print(render(out))
+        if "--write-readme" in argv:
+            from perf import write_readme
+
+            write_readme(render(out), "ann.py")
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("index", type=Path, help="an index folder (its current version's vectors are swept)")
     ap.add_argument("--m", default=f"16,{faiss_store.HNSW_M}", help="HNSW M values (default 16,32)")
@@ -164,7 +174,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--write-readme", action="store_true", help="also put the table into bench/README.md")
     args = ap.parse_args(argv)
-    args.argv = sys.argv[1:] if argv is None else argv
     import faiss
 
     faiss.omp_set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -189,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     at_m = [r for r in rows if r["M"] == faiss_store.HNSW_M and r["recall_at_10"] >= args.target]
     best = min(at_m, key=lambda r: r["ef_search"]) if at_m else None
     out = {
+        "command": "bench/ann.py " + " ".join(argv),
         "index": str(folder),
         "passages": len(vectors),
         "queries": len(texts),
@@ -201,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    text = render(out, args)
+    text = render(out)
     print(text)
     if args.write_readme:
         from perf import write_readme

@@ -398,6 +398,8 @@ def run_size(size: int, args, settings, model, bare, questions, reference: dict 
     manifest = store.read_manifest(index_dir)
     row["counts"] = manifest["counts"]
     row["store"] = {k: v for k, v in manifest["store"].items() if k != "files"}
+    if settings.ef_search and "ef_search" in row["store"]:  # QA_EF_SEARCH: what the asks below search with
+        row["store"]["ef_search"] = settings.ef_search
     row["disk_mb"] = folder_mb(store.current_dir(index_dir))
     if "build" in row:
         row["build"]["build_seconds"] = manifest["build_seconds"]

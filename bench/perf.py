@@ -518,11 +518,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv[:1] == ["--render"]:  # --render A.json[,B.json] [--write-readme]: one table from earlier runs
         runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in argv[1].split(",")]
-        by_size = {r["size"]: r for run in runs for r in run["rows"]}  # a later run's row replaces an earlier one
+        by_size: dict[int, dict] = {}  # a later run's figures replace an earlier one's (a reused index keeps its build)
+        for r in (r for run in runs for r in run["rows"]):
+            by_size[r["size"]] = {**by_size.get(r["size"], {}), **r}
         merged = {**runs[0], "rows": [by_size[k] for k in sorted(by_size)]}
-        merged["command"] = " ; ".join(run["command"] for run in runs)
-        merged["date"] = " / ".join(run["date"] for run in runs)
+        merged["command"] = "\n    ".join(
+            f"{run['command']}    # {run['date']}, load {run['loadavg_start']:.1f} -> {run['loadavg_end']:.1f}, "
+            f"code {run.get('code', '?')}"
+            for run in runs
+        )
+        merged["date"] = " to ".join([runs[0]["date"], runs[-1]["date"]])
+        merged["loadavg_start"] = max(run["loadavg_start"] for run in runs)
         merged["loadavg_end"] = max(run["loadavg_end"] for run in runs)
+        merged["code"] = ", ".join(run.get("code", "?") for run in runs)
         text = report(merged, runs[0].get("synthetic_from", 1000))
         print(text)
         if "--write-readme" in argv:
@@ -568,7 +576,9 @@ def main(argv: list[str] | None = None) -> int:
     bare.encode(["warm up"], prompt="query: ")
     questions = pick_questions(ROOT / "eval" / "dev.jsonl", args.questions)
     result = {
-        "command": "bench/perf.py " + " ".join(argv),
+        "command": "".join(f"{k}={v} " for k, v in os.environ.items() if k == "QA_EF_SEARCH")
+        + "bench/perf.py "
+        + " ".join(argv),
         "cpus": os.cpu_count(),
         "threads": args.threads,
         "backend": getattr(model, "backend", settings.backend),
@@ -617,9 +627,9 @@ def report(result: dict, synthetic_from: int) -> str:
         [
             f"    {result['command']}",
             "",
-            f"{result['cpus']} CPUs, {result['threads']} thread(s), backend {result['backend']} "
-            f"(model load {result['model_load_s']:.1f} s), load average {result['loadavg_start']:.1f} -> "
-            f"{result['loadavg_end']:.1f}; measured {result['date']} (code {result.get('code', '?')}).",
+            f"{result['cpus']} CPUs, {result['threads']} thread(s), backend {result['backend']}, load average "
+            f"{result['loadavg_start']:.1f} -> {result['loadavg_end']:.1f}; measured {result['date']} "
+            f"(code {result.get('code', '?')}).",
             "Corpora: 1x = the report (data/); larger = sentence-level reshuffles of the report, CMRC 2018 trial "
             f"and DRCD dev articles (bench/corpus.py); from {synthetic_from:,}x on the vectors are synthetic "
             "(each pool sentence embedded once by the real model; a passage = the normalized mean of its "

@@ -98,7 +98,10 @@ def test_benchmarks_found_beside_a_worktrees_main_checkout(tmp_path, monkeypatch
     assert corpora.benchmarks_dir() == tmp_path / "elsewhere"
 
 
-@pytest.mark.skipif(CORPORA["cmrc"].missing() != [], reason="shared benchmarks not here (QA_BENCHMARKS)")
+@pytest.mark.skipif(
+    CORPORA["cmrc"].missing() != [] or corpora.benchmarks_dir() == corpora.HELDOUT_COPY,
+    reason="shared benchmarks not here (QA_BENCHMARKS); the repository's copy holds the held-out halves only",
+)
 @pytest.mark.parametrize("name", ["cmrc", "drcd"])
 def test_shared_benchmarks_split_by_document(name):
     tune, held = questions(name, "tune"), questions(name, "heldout")
@@ -106,6 +109,19 @@ def test_shared_benchmarks_split_by_document(name):
     for part in (tune, held):
         assert sum(1 for q in part if q["gold"]) > 100 and sum(1 for q in part if not q["gold"]) > 100
     assert 0.35 < len(tune) / (len(tune) + len(held)) < 0.65
+
+
+@pytest.mark.parametrize("name", ["cmrc2018-trial", "drcd-dev"])
+def test_the_kept_copy_holds_held_out_documents_and_questions_only(name):
+    """eval/benchmarks-heldout (CI's stand-in for the shared benchmarks) must never hold a tune part."""
+    copy = corpora.HELDOUT_COPY / name
+    docs = sorted(p.name for p in (copy / "docs").iterdir())
+    rows = [json.loads(line) for line in (copy / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(docs) >= 30 and len(rows) >= 400
+    assert {corpora.split_of_name(d) for d in docs} == {"heldout"}
+    assert {corpora.split_of(q) for q in rows} == {"heldout"}
+    assert {q["file"] for q in rows if q["gold"]} <= set(docs)
+    assert (copy / "README.md").exists()  # the source's licence and attribution travel with the copy
 
 
 def test_sample_is_fixed_proportional_and_in_file_order():

@@ -28,7 +28,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -109,9 +109,18 @@ class _Corpus:
     grams: dict  # (doc, paragraph) -> its bigrams
     df: Counter  # bigram -> paragraphs holding it
     n: int
+    sentences: dict = field(default_factory=dict)  # sentence row -> its bigrams, filled as questions read them
 
     def idf(self, gram: str) -> float:
         return math.log((self.n + 1) / (self.df.get(gram, 0) + 0.5))
+
+    def sentence_grams(self, index, row: int) -> set[str]:
+        """Bigrams of sentence `row` in matching form, computed once per index (the same top
+        paragraphs come back question after question)."""
+        if row not in self.sentences:
+            doc, para, s, e = index.sentences[row]
+            self.sentences[row] = bigrams(_normalize(index, index.paragraphs[(doc, para)][s:e]))
+        return self.sentences[row]
 
 
 _LAST: list = [None, None]  # [index, _Corpus]: the last index seen (an Index is not hashable)
@@ -171,15 +180,10 @@ def _share(terms: set[str], weight, found) -> float:
     return sum(weight(t) for t in terms if found(t)) / total if total else 0.0
 
 
-def _local(index, terms: set[str], top: list) -> float:
+def _local(index, corpus: _Corpus, terms: set[str], top: list) -> float:
     """Best share of `terms` in one sentence of the `top` paragraphs, each term weighted by how few of
     those sentences hold it (the topic they share counts little, the asked detail a lot)."""
-    sents = [
-        bigrams(_normalize(index, index.paragraphs[key][s:e]))
-        for key in top
-        for row in index.sentence_rows.get(key, [])
-        for _, _, s, e in [index.sentences[row]]
-    ]
+    sents = [corpus.sentence_grams(index, row) for key in top for row in index.sentence_rows.get(key, [])]
     if not sents or not terms:
         return 0.0
     sf = Counter(t for g in sents for t in terms & g)
@@ -195,11 +199,6 @@ def _paragraph_ranking(index, ranking) -> list[tuple[str, int]]:
         p = index.passages[pid]
         out.setdefault((p.doc, p.paragraph), None)
     return list(out)
-
-
-def _states(kind, text: str) -> bool:
-    states = getattr(kind, "states", None)  # kinds.Kind.states: the pattern or a word tagged so
-    return states(text) if states else bool(kind.stated.search(text))
 
 
 # "How many X": 多少/几, an optional measure word, then what is counted (not 第几, an ordinal, not
@@ -243,7 +242,7 @@ def value_missing(query: str, top_texts: list[str], top_years: list[set] | None 
     of `top_texts` states one. A count must come from a passage about the question's year (the 2022
     figure does not answer "how many in 2023")."""
     for kind in kinds.asked(query):
-        if not any(_states(kind, t) for t in top_texts):
+        if not any(kind.states(t) for t in top_texts):
             return 1.0
     stated = quantity_pattern(query)
     if stated:
@@ -289,7 +288,7 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     out["cover_top"] = _share(terms, corpus.idf, corpus.grams[top[0]].__contains__)
     out["cover_topk"] = _share(terms, corpus.idf, union.__contains__)
     out["unseen"] = _share(terms, corpus.idf, lambda t: not corpus.df.get(t))
-    out["local"] = _local(index, terms, top)
+    out["local"] = _local(index, corpus, terms, top)
     if not english:
         out["missing"] = _missing(corpus, question_words(_normalize(index, r.query)), top)
     out["terms"] = math.log1p(len(terms))

@@ -86,6 +86,19 @@ def test_onnx_constructor_validates_and_imports_nothing_heavy(tmp_path):
     assert out.strip() == "[]"
 
 
+def test_forward_passes_take_every_row_once_within_the_token_budget():
+    from qa.embedding.onnx import _runs
+
+    lengths = [512, 300, 200, 120, 100, 60, 60, 30, 12, 12, 12, 5]  # longest first, as encode sorts them
+    order = list(range(100, 100 + len(lengths)))
+    runs = list(_runs(order, lengths, batch_size=4, max_tokens=512))
+    assert [r for run in runs for r in run] == order
+    for run in runs:
+        width = lengths[order.index(run[0])]
+        assert 1 <= len(run) <= 4 and (len(run) == 1 or len(run) * width <= 512)
+    assert [len(r) for r in runs] == [1, 1, 2, 4, 4]  # the 512-token text alone; short ones capped by batch_size
+
+
 # ------------------------------------------------------------------------------ slow
 
 
@@ -127,3 +140,11 @@ def test_onnx_backend_runs_without_torch(cache):
     """)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[-2] == "(2, 384) False"
+
+
+@pytest.mark.slow
+def test_onnx_vectors_do_not_depend_on_how_texts_share_a_forward_pass(cache):
+    e = make_embedder(BUNDLED_MODEL, cache, "onnx-fp32")
+    together = e.embed_batch(TEXTS, "passage")
+    alone = np.vstack([e.embed_batch([t], "passage") for t in TEXTS])
+    np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)

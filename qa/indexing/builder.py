@@ -31,7 +31,7 @@ from qa.indexing.synonyms import Lexicon, read_corpus_file
 from qa.types import Document, Passage
 
 Progress = Callable[[float, str], None]
-STEP = 256  # texts per embedding call (the embedder batches them by 32); progress is reported per call
+STEP = 256  # texts per embedding call (the embedder splits them into forward passes); progress is reported per call
 # Part of every paragraph key: change it when the way vectors are computed changes (not the model,
 # which the manifest checks), so the next build re-embeds instead of mixing two kinds of vectors.
 EMBEDDING_METHOD = "passages and sentences embedded separately, v1"

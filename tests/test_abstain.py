@@ -120,6 +120,23 @@ def test_agreement_and_the_answers_rank_in_each_ranking():
     assert s["dense_top"] == pytest.approx(0.9) and s["dense_gap"] == pytest.approx(0.1)
 
 
+def test_a_name_the_top_paragraphs_lack_and_characters_a_paraphrase_keeps():
+    index = _index({("d", 1): "北京市召开会议。会议部署工作。", ("d", 2): "北方地区缺乏水资源。"})
+    absent = abstain.signals(_retrieval("上海市召开了什么会议？", [0, 1], index), index, 2)
+    present = abstain.signals(_retrieval("北京市召开了什么会议？", [0, 1], index), index, 2)
+    assert absent["name_missing"] == 1.0 and present["name_missing"] == 0.0
+    # 缺水 / 缺乏水资源: not the bigram, every character
+    s = abstain.signals(_retrieval("北方为什么缺水？", [1], index), index, 1)
+    assert s["chars_top"] == 1.0 > s["cover_top"]
+
+
+def test_focus_is_the_share_of_the_first_passages_in_the_top_document():
+    index = _index({("a", 1): "甲。", ("a", 2): "乙。", ("b", 1): "丙。", ("c", 1): "丁。"})
+    s = abstain.signals(_retrieval("甲乙是什么？", [0, 1, 2, 3], index, lexical=[(2, 9.0), (0, 8.0)]), index, 1)
+    assert s["focus_dense"] == 0.5  # a, a, b, c
+    assert s["focus_lex"] == 0.5  # b, a
+
+
 def test_sentence_top_is_the_best_sentence_cosine_of_the_top_paragraph():
     index = _index(REPORT)
     assert abstain.signals(_retrieval("会议听取了什么报告？", [0], index), index, 1)["sentence_top"] == 1.0
@@ -155,6 +172,9 @@ def test_english_questions_are_matched_through_the_lexicon():
         ("When was the conference held?", "2月16日至17日，会议在京召开。", 0.0),
         ("会议主要讲了什么？", "会议总结2022年工作。", 0.0),  # asks for no value
         ("麻省理工学院位于哪个城市？", "截至2014年，麻省理工学院共有1,021位教职员。", 1.0),  # a place asked, none given
+        ("每个县最多推荐多少件作品？", "每个县（区）推荐的作品总数不超过40项。", 0.0),  # its own measure word
+        ("每个县最多推荐多少件作品？", "各县要认真做好作品初审和报送工作。", 1.0),
+        ("领导小组由谁担任组长？", "成立由市长任组长的领导小组。", 0.0),  # an office answers who
     ],
 )
 def test_value_missing(question, passage, missing):

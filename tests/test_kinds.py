@@ -60,6 +60,9 @@ def test_reason_is_preferred_but_not_a_required_kind():
         ("學校位於南寧市武鳴區", "place"),
         ("現任校長為阮愛馨女士", "person"),
         ("威廉·瓊斯認為希臘語出自同一語言", "person"),
+        ("成立由市长任组长的规划实施领导小组", "person"),  # who: an office answers too
+        ("往返交通及食宿费用由派出单位按规定承担", "person"),  # ... or a body
+        ("由市林业主管部门负责", "person"),
     ],
 )
 def test_value_stated(text, name):
@@ -74,6 +77,7 @@ def test_value_stated(text, name):
         ("推进城市绿色发展，统一市场准入。", "place"),  # 城市 and 市场 name no place
         ("统一思想，坚持一是一、二是二。", "count"),  # lone 一 in words is no number
         ("会议强调要统一思想。", "day"),
+        ("会议强调要统一思想，布局合理。", "person"),
     ],
 )
 def test_value_not_stated(text, name):

@@ -11,7 +11,13 @@ corpus (none is a word list drawn from one document or one question set):
   paragraph shares counts little and the name of the asked detail counts a lot; ``local`` is the
   same within the best single sentence, weighted by rarity among the candidate sentences (the
   near-topic question that asks for a detail the text never gives shares the topic, not the detail);
-- whether the dense and lexical rankings agree on the top paragraph;
+- the same coverage counted in single characters (a paraphrase keeps the key characters of a word:
+  缺水 / 缺乏水资源), and whether a name the question gives (a person, a place, a body: jieba's
+  tags) is in none of the top paragraphs (a question about an article that is not indexed names
+  what the corpus lacks);
+- whether the dense and lexical rankings agree on the top paragraph, and how much the first
+  passages of each ranking gather in one document (they scatter over unrelated documents when the
+  asked one is not indexed);
 - whether a value of the asked kind is there (a percentage, an amount, a date, a person, a
   place, a count: qa/answering/kinds.py) in the top paragraphs;
 - the language (an English question's lexical side goes through the index's lexicon).
@@ -59,7 +65,18 @@ FEATURES = (
     "value_missing",  # the question asks for a value of a recognizable kind, no top paragraph states one
     "english",  # asked in English
     "english_dense",  # english x dense_top: cross-lingual cosines sit lower
+    "focus_dense",  # share of the dense top FOCUS_K passages in the top passage's document
+    "focus_lex",  # ... of the lexical top FOCUS_K
+    "chars_top",  # IDF-weighted share of the question's content characters found in the top paragraph
+    "chars_topk",  # ... in any of the top-k paragraphs
+    "name_missing",  # a name the question gives (a person, place, body, title: jieba's tags) is in none of the top-k paragraphs
 )
+# jieba's tags for a name: a person's, a place's, a body's, another proper noun.
+_NAME_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
+# How many of a ranking's first passages `focus_*` reads: a question about a document that is not
+# indexed scatters them over unrelated documents; one about an indexed document gathers them in it
+# (in a corpus of one document it is always 1, and says nothing).
+FOCUS_K = 10
 
 # General Chinese question phrasing (any question, any corpus): the words that ask and the
 # particles; a bigram holding one names nothing to look for.
@@ -108,6 +125,7 @@ class _Corpus:
     texts: dict  # (doc, paragraph) -> normalized text
     grams: dict  # (doc, paragraph) -> its bigrams
     df: Counter  # bigram -> paragraphs holding it
+    char_df: Counter  # character -> paragraphs holding it
     n: int
     sentences: dict = field(default_factory=dict)  # sentence row -> its bigrams, filled as questions read them
 
@@ -130,7 +148,9 @@ def _corpus(index) -> _Corpus:
     if _LAST[0] is not index:
         texts = {k: _normalize(index, v) for k, v in index.paragraphs.items()}
         grams = {k: bigrams(t) for k, t in texts.items()}
-        _LAST[:] = [index, _Corpus(texts, grams, Counter(g for gs in grams.values() for g in gs), len(texts))]
+        df = Counter(g for gs in grams.values() for g in gs)
+        char_df = Counter(ch for t in texts.values() for ch in set(t))
+        _LAST[:] = [index, _Corpus(texts, grams, df, char_df, len(texts))]
     return _LAST[1]
 
 
@@ -230,9 +250,10 @@ def quantity_pattern(query: str) -> re.Pattern | None:
         return None  # 多少钱: money, a kind of its own (kinds.py)
     if not noun:  # a bare unit (有多少个?) -> any "N个"
         return re.compile(rf"{number}{re.escape(unit)}") if unit else _NUMBER
-    noun, unit = re.escape(noun), re.escape(unit)
-    ahead = rf"{number}{unit}[^。；，,\d]{{0,{UNIT_SPAN if unit else NUMBER_SPAN}}}{noun}"
-    behind = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?{kinds.DIGITS}{unit}"
+    # documents count in their own measure word (多少件作品 / 作品不超过40项): any one will do
+    noun, unit = re.escape(noun), f"[{kinds.MEASURE_WORDS}{re.escape(unit)}]?"
+    ahead = rf"{number}{unit}[^。；，,\d]{{0,{UNIT_SPAN}}}{noun}"
+    behind = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?{kinds.DIGITS}"
     return re.compile(f"{ahead}|{behind}")
 
 
@@ -308,7 +329,29 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     query = _normalize(index, r.query)
     out["value_missing"] = value_missing(query, texts, [index.paragraph_years.get(k, set()) for k in anchored])
     out["english_dense"] = out["english"] * out["dense_top"]
+    out["focus_dense"], out["focus_lex"] = (_focus(index, ranking) for ranking in (r.dense, r.lexical))
+    if not english:
+        chars = set("".join(question_words(query)))
+        idf = lambda ch: math.log((corpus.n + 1) / (corpus.char_df.get(ch, 0) + 0.5))  # noqa: E731
+        out["chars_top"] = _share(chars, idf, corpus.texts[top[0]].__contains__)
+        out["chars_topk"] = _share(chars, idf, lambda ch: any(ch in corpus.texts[k] for k in top))
+        names = question_names(query)
+        out["name_missing"] = float(any(all(w not in corpus.texts[k] for k in top) for w in names))
     return out
+
+
+def question_names(text: str) -> list[str]:
+    """The names a (normalized) Chinese question gives: words of two or more characters jieba tags
+    as a person's, a place's, a body's or another proper noun (its HMM on, for names it does not know)."""
+    import jieba.posseg
+
+    return [w for w, flag in jieba.posseg.lcut(text) if len(w) > 1 and flag in _NAME_TAGS]
+
+
+def _focus(index, ranking) -> float:
+    """Share of the first FOCUS_K passages of `ranking` that belong to the first one's document."""
+    docs = [index.passages[pid].doc for pid, _ in ranking[:FOCUS_K]]
+    return sum(d == docs[0] for d in docs) / len(docs) if docs else 0.0
 
 
 def _key(index, pid: int) -> tuple[str, int]:

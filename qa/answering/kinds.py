@@ -35,6 +35,14 @@ _PLACE_SUFFIX = (
     r"[\u4e00-\u9fff]{1,6}(?:省|自治区|(?<!城)市|县|区|州|国|岛|镇|乡|村)(?=[\W、，,。；（(生人政党和与及的]|$)"
 )
 
+# An office or a body (general Chinese, not one document's): a head of one (市长, 校长, 主任,
+# 负责人), or an organization by its suffix (组委会, 派出单位, 市林业局, 教育厅, 协会, 公司).
+_OFFICE = (
+    r"(?:[省市县区州镇乡村校院部局厅处科所社队]长|主任|书记|主席|总理|总统|经理|董事长|会长|理事长|负责人)"
+    r"|[\u4e00-\u9fff]{1,8}(?:单位|部门|机关|政府|委员会|组委会|办公室|中心|协会|学会|公司|集团|银行|学校|大学|学院|医院|法院|检察院)"
+    r"|(?:[省市县区州]|国家)[\u4e00-\u9fff]{1,6}?(?:局|厅|委|办)"
+)
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -105,8 +113,9 @@ KINDS = (
         re.compile(_PLACE_SUFFIX + r"|北京|天津|上海|重庆|在京|在沪"),
         ("ns",),
     ),
-    # A person named: a title then a 2-3 character name (部长黄润秋, 负责同志…), or a word jieba
-    # tags as a person's name (阮爱馨, 威廉·琼斯).
+    # Who: a person named (a title then a 2-3 character name: 部长黄润秋, 负责同志…; a word jieba
+    # tags as a person's name: 阮爱馨, 威廉·琼斯), or the office or body that does it, which is how
+    # rules and notices answer "由谁负责" (市长任组长, 由派出单位承担, 市林业局负责; jieba's nt).
     Kind(
         "person",
         re.compile(r"谁|哪位|何人"),
@@ -114,8 +123,9 @@ KINDS = (
         re.compile(
             r"(?:部长|书记|主任|组长|总工程师|省长|市长|局长|主席|负责同志)[\u4e00-\u9fff]{2,3}(?:[,，、出主作同]|$)"
             r"|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,6}"
+            rf"|{_OFFICE}"
         ),
-        ("nr", "nrt", "nrfg"),
+        ("nr", "nrt", "nrfg", "nt"),
     ),
 )
 # A reason: the answer prefers a sentence that gives one, but a reason is often stated without
@@ -173,4 +183,4 @@ def _tagged(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((w, f) for w, f in jieba.posseg.lcut(text, HMM=False) if f in _TAGS)
 
 
-_TAGS = {"nr", "nrt", "nrfg", "ns"}
+_TAGS = {"nr", "nrt", "nrfg", "ns", "nt"}

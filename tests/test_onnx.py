@@ -99,6 +99,36 @@ def test_forward_passes_take_every_row_once_within_the_token_budget():
     assert [len(r) for r in runs] == [1, 1, 2, 4, 4]  # the 512-token text alone; short ones capped by batch_size
 
 
+def test_weights_move_out_of_the_graph_with_the_same_outputs(tmp_path):
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from qa.embedding.onnx import _externalize, _is_external
+
+    weights = np.random.default_rng(0).standard_normal((64, 32)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 32])],
+        [numpy_helper.from_array(weights, "w")],
+    )
+    model = tmp_path / "model.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+    x = np.random.default_rng(1).standard_normal((3, 64)).astype(np.float32)
+
+    def run():
+        return ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    before = run()
+    assert not _is_external(model)
+    _externalize(model)
+    assert _is_external(model) and model.stat().st_size < 1024 < (tmp_path / "model.onnx.data").stat().st_size
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.onnx.data"]  # no temporary left
+    np.testing.assert_array_equal(run(), before)
+
+
 # ------------------------------------------------------------------------------ slow
 
 

@@ -1,7 +1,7 @@
 """The same sentence-transformers model run by ONNX Runtime: no torch at run time, int8 weights.
 
 The model folder's transformer is exported once to `<folder>/onnx/model.onnx` (torch's
-exporter, only then); for QA_BACKEND=onnx it is also quantized once to int8 (`model_qint8.onnx`,
+exporter, only then; the weights in `model.onnx.data` beside it, memory-mapped); for QA_BACKEND=onnx it is also quantized once to int8 (`model_qint8.onnx`,
 ONNX Runtime's dynamic quantization: int8 weights per output channel, activations quantized on
 the fly). Tokenization
 is the folder's own `tokenizer.json` through `tokenizers`; pooling and normalization follow
@@ -42,22 +42,27 @@ def prepare_onnx(model_dir: Path, precision: str = "fp32", progress: bool = True
     from qa.embedding.bundled import exclusive_lock
 
     target = onnx_dir(model_dir)
-    if _is_complete(target) and (target / FILES[precision]).is_file():
+    model = target / FILES[precision]
+    if _is_complete(target) and _is_external(model):
         return target
     _check_layout(Path(model_dir))
     try:
         with exclusive_lock(Path(model_dir) / ".onnx.lock"):
             if not _is_complete(target):
                 _export_folder(Path(model_dir), target, progress)
-            if not (target / FILES[precision]).is_file():  # int8: made from the fp32 export
+            if not model.is_file():  # int8: made from the fp32 export
                 if progress:
                     print("Quantizing the embedding model to int8 (once) ...", file=sys.stderr)
                 tmp = target / f".{FILES[precision]}.tmp-{os.getpid()}"
                 try:
                     _quantize(target / FILES["fp32"], tmp)
-                    os.rename(tmp, target / FILES[precision])
+                    os.rename(tmp, model)
                 finally:
                     tmp.unlink(missing_ok=True)
+            if not _is_external(model):  # exported or quantized by an earlier version, weights inside
+                if progress:
+                    print(f"Moving the weights of {model.name} into a file of their own (once) ...", file=sys.stderr)
+                _externalize(model)
     except OSError as exc:
         raise ModelUnavailableError(
             f"cannot export the embedding model to ONNX in {target}: {exc}. It needs ~600 MB in a writable "
@@ -73,11 +78,52 @@ def _export_folder(model_dir: Path, target: Path, progress: bool) -> None:
         if progress:
             print(f"Exporting the embedding model to ONNX (once, ~30 s) in {target} ...", file=sys.stderr)
         _export(model_dir, tmp / FILES["fp32"])
+        _externalize(tmp / FILES["fp32"])
         (tmp / _MARKER).write_text(json.dumps({"exporter": EXPORTER_VERSION}) + "\n")
         os.chmod(tmp, 0o755)
         if target.exists():
             shutil.rmtree(target)
         os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _weights(model: Path) -> Path:
+    return model.with_name(model.name + ".data")
+
+
+def _is_external(model: Path) -> bool:
+    """Whether the model's weights are in its `.data` file (the graph alone is a fraction of their size)."""
+    try:
+        return model.stat().st_size < _weights(model).stat().st_size
+    except OSError:
+        return False
+
+
+def _externalize(model: Path) -> None:
+    """Move the weights of the ONNX file `model` into `<name>.data` beside it, in place.
+
+    ONNX Runtime memory-maps weights kept outside the graph instead of parsing and copying them:
+    a session of the fp32 model (470 MB, most of it the 250k-token embedding table) starts in
+    ~0.1 s instead of ~0.85 s, holds ~400 MB less, and computes the same outputs bit for bit."""
+    import onnx
+
+    graph = onnx.load(str(model))
+    tmp = Path(tempfile.mkdtemp(prefix=".onnx-ext-", dir=model.parent))
+    try:
+        onnx.save_model(
+            graph,
+            str(tmp / model.name),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=_weights(model).name,
+            size_threshold=1024,
+        )
+        for f in tmp.iterdir():
+            os.chmod(f, 0o644)
+        # The weights first: a graph that names them always finds them whole (the old graph holds its own).
+        os.replace(tmp / _weights(model).name, _weights(model))
+        os.replace(tmp / model.name, model)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

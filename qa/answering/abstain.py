@@ -44,7 +44,7 @@ import numpy as np
 from qa.answering import kinds
 from qa.config import Settings
 from qa.errors import CalibrationError
-from qa.text import CJK, YEAR, is_english
+from qa.text import ASKING, CJK, YEAR, is_english
 
 # The command that fits Settings.abstention_file.
 COMMAND = "python bench/calibrate.py"
@@ -78,11 +78,6 @@ _NAME_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
 # (in a corpus of one document it is always 1, and says nothing).
 FOCUS_K = 10
 
-# General Chinese question phrasing (any question, any corpus): the words that ask and the
-# particles; a bigram holding one names nothing to look for.
-_ASKING = re.compile(
-    r"什么|哪|谁|多少|多大|多长|多久|几|怎么|怎样|如何|为什么|为何|何时|是否|是不是|有没有|请问|吗|呢|吧|啊|么"
-)
 _LATIN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 # English function and question words: not content to look for (general English, not one set's).
 _EN_STOP = set(
@@ -175,7 +170,7 @@ def question_words(text: str) -> list[str]:
     import jieba
 
     jieba.setLogLevel(60)  # its dictionary loading is logged at INFO
-    return [w for w in jieba.lcut(text) if len(w) > 1 and CJK.search(w) and not _ASKING.search(w)]
+    return [w for w in jieba.lcut(text) if len(w) > 1 and CJK.search(w) and not ASKING.search(w)]
 
 
 def _missing(corpus: _Corpus, words: list[str], top: list) -> float:

@@ -478,8 +478,11 @@ def theme():
 def create_app(service):
     """Return a FastAPI app: /api/ask and /healthz, and the Gradio UI mounted at "/"."""
     offline_env()
-    import gradio as gr
     from fastapi import FastAPI
+
+    from qa.serving.gradio_loader import import_gradio
+
+    gr = import_gradio()
 
     from qa.serving.api import add_routes
 

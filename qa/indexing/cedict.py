@@ -194,6 +194,12 @@ def terms(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def known(word: str) -> bool:
+    """Whether the lowercase English `word` (or its base form) is a function word or in the dictionary."""
+    rev = index()
+    return word in STOP or any(f in rev for f in _forms(word))
+
+
 def _phrase_forms(words: list[str]) -> list[str]:
     """The phrase as written, then with its last word in a base form."""
     head = " ".join(words[:-1])

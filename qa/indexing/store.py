@@ -66,8 +66,11 @@ class Index:
 
     @cached_property
     def lexicon(self) -> Lexicon:
-        """The corpus's matching knowledge, from the index's own copy of its synonyms file."""
-        return Lexicon(self.corpus_files.get(SYNONYMS, ""))
+        """The corpus's matching knowledge, from the index's own copy of its synonyms file, and its
+        own words by their pinyin (for the names an English question spells)."""
+        from qa.indexing.pinyin import Names
+
+        return Lexicon(self.corpus_files.get(SYNONYMS, ""), names=Names(lambda: self.lexical.engine.vocab_dict))
 
     @cached_property
     def titles(self) -> dict[str, str]:

@@ -30,6 +30,10 @@ import re
 from collections.abc import Iterable
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.indexing.pinyin import Names
 
 FILE = "synonyms.tsv"
 # Part of every version: change it when normalize() changes, so indexes built before are rebuilt.
@@ -52,9 +56,10 @@ def simplified(text: str) -> str:
 class Lexicon:
     """One corpus's matching knowledge, from the text of its synonyms file ("" for none). Cheap to construct."""
 
-    def __init__(self, text: str = "", source: str | None = None):
+    def __init__(self, text: str = "", source: str | None = None, names: Names | None = None):
         self.text = text
         self.source = source  # where the text came from, for messages
+        self.names = names  # the corpus's words by their pinyin (qa/indexing/pinyin.py), for English names
         self.version = hashlib.sha256(f"{METHOD}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     @classmethod
@@ -130,11 +135,13 @@ class Lexicon:
         return terms, pattern.sub(" , ", text)
 
     def english_terms(self, text: str) -> str:
-        """Chinese terms for an English question, space-separated: the corpus glossary first, then CC-CEDICT."""
+        """Chinese terms for an English question, space-separated: the corpus glossary first, then
+        CC-CEDICT, then the corpus's own words its capitalized non-English words spell in pinyin."""
         from qa.indexing import cedict
 
         terms, rest = self.glossary_terms(text)
-        return " ".join([*terms, *cedict.terms(rest)])
+        names = self.names.terms(rest, cedict.known) if self.names else []
+        return " ".join([*terms, *cedict.terms(rest), *names])
 
 
 def find(paths: Iterable[str | Path], name: str = FILE) -> list[Path]:

@@ -205,6 +205,29 @@ def test_bm25_top_orders_by_score_then_id_and_survives_save_load(tmp_path):
     assert loaded.top("", 3) == [] and loaded.top("生态", 0) == []
 
 
+def test_bm25_opens_without_bm25s_and_writes_back_what_it_read(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    bm = BM25.build(TEXTS)
+    bm.save(tmp_path / "a")
+    code = textwrap.dedent(f"""
+        import sys
+        from qa.indexing.lexical import BM25
+        bm = BM25.load({str(tmp_path / "a")!r})
+        print(len(bm), bm.top("生态环境保护工作", 2)[0][0], "bm25s" in sys.modules, "scipy" in sys.modules)
+    """)
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(len(TEXTS)), str(bm.top("生态环境保护工作", 2)[0][0]), "False", "False"]
+    loaded = BM25.load(tmp_path / "a")
+    loaded.save(tmp_path / "b")
+    for name in BM25.FILES:
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "a" / name).read_bytes(), name
+    assert BM25.load(tmp_path / "b") == bm
+
+
 def test_bm25_of_a_corpus_without_terms():
     bm = BM25.build(["。", "！"])
     assert len(bm) == 2 and bm.top("生态", 5) == []

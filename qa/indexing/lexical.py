@@ -77,7 +77,7 @@ class BM25:
     FILES = tuple(_NAMES.values())
 
     def __init__(self, engine):
-        self.engine = engine  # bm25s.BM25
+        self.engine = engine  # bm25s.BM25, or _Saved when opened from disk
         self.k1, self.b = float(engine.k1), float(engine.b)
         # bm25s scores tf / (tf + k1 * norm); classic Okapi multiplies by (k1 + 1). The factor
         # keeps scores on the scale they always had (z-score fusion is indifferent to it).
@@ -166,8 +166,40 @@ class BM25:
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> BM25:
-        """Open the files `save` wrote; the score arrays are memory-mapped."""
+        """Open the files `save` wrote; the score arrays are memory-mapped.
+
+        Read here as bm25s's own `load` reads them, without importing bm25s and scipy (~0.13 s of
+        every `qa ask` and server start): questions need only the arrays and the vocabulary."""
+        import json
+
+        folder = Path(folder)
+        params = json.loads((folder / cls._NAMES["params_name"]).read_text(encoding="utf-8"))
+        if params.get("method") != "lucene":  # not written by `build`: let bm25s read what it wrote
+            import bm25s
+
+            return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False, **cls._NAMES))
+        vocab = json.loads((folder / cls._NAMES["vocab_name"]).read_text(encoding="utf-8"))
+        mode = "r" if mmap else None
+        scores = {
+            key: np.load(folder / cls._NAMES[f"{key}_name"], mmap_mode=mode) for key in ("data", "indices", "indptr")
+        }
+        scores["num_docs"] = params.get("num_docs")
+        return cls(_Saved(params, vocab, scores))
+
+
+class _Saved:
+    """A saved bm25s index as `BM25` uses it (k1, b, scores, vocab_dict), opened without bm25s."""
+
+    def __init__(self, params: dict, vocab_dict: dict[str, int], scores: dict):
+        self.params, self.vocab_dict, self.scores = params, vocab_dict, scores
+        self.k1, self.b = params["k1"], params["b"]
+
+    def save(self, save_dir: str, **names) -> None:
+        """Write it again through bm25s, with the parameters it was saved with."""
         import bm25s
 
-        engine = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False, **cls._NAMES)
-        return cls(engine)
+        engine = bm25s.BM25(**{k: v for k, v in self.params.items() if k not in ("num_docs", "version")})
+        engine.scores, engine.vocab_dict = self.scores, self.vocab_dict
+        engine.unique_token_ids_set = set(self.vocab_dict.values())
+        engine.nonoccurrence_array = None
+        engine.save(save_dir, **names)

@@ -105,3 +105,32 @@ def test_year_followup_of_a_topic_followup_keeps_the_newer_topic():
 def test_only_the_latest_question_is_used():
     out = resolve("那核安全方面呢？", ["谁主持了开幕会？", TASKS])
     assert "主持" not in out and "2023年" in out
+
+
+def test_warm_up_reads_jiebas_cache_and_segments_as_jieba_does(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    code = textwrap.dedent("""
+        import jieba
+        from qa.search import followup
+        followup._read_cache(jieba)
+        read = jieba.dt.initialized  # False without a cache: warm_up leaves it to jieba
+        followup.warm_up()
+        ref = jieba.Tokenizer()
+        ref.initialize()  # jieba's own way, from the same cache
+        text = "全国完成了1万余座尾矿库环境风险排查，那核安全方面呢？"
+        assert ref.FREQ == jieba.dt.FREQ and ref.total == jieba.dt.total
+        assert ref.lcut(text, HMM=False) == jieba.lcut(text, HMM=False)
+        print(read, len(jieba.dt.FREQ) > 100000)
+    """)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # a cache of its own: the first run builds it, the second reads it
+    root = Path(__file__).resolve().parents[1]
+    for read in ("False", "True"):
+        run = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.stdout.split() == [read, "True"]
+    assert (tmp_path / "jieba.cache").is_file()

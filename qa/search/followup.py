@@ -71,11 +71,36 @@ def content_words(query: str) -> list[str]:
 
 
 def warm_up() -> None:
-    """Load the segmenter's dictionary now (~1.5 s) rather than on the first follow-up."""
+    """Load the segmenter's dictionary now rather than on the first question that needs it."""
     import jieba
 
     jieba.setLogLevel(60)
-    jieba.initialize()
+    _read_cache(jieba)
+    jieba.initialize()  # a no-op once the cache was read; otherwise jieba builds (and writes) it
+
+
+def _read_cache(jieba) -> None:
+    """Fill the default segmenter from jieba's own cache file, read whole before it is unmarshalled.
+
+    jieba's initialize unmarshals the open file, which reads it in small pieces: 0.58 s here for
+    the 9 MB cache, against 0.17 s for the same bytes read first (the same dictionary, so the same
+    words). Anything unusual (a custom dictionary, no cache yet, a damaged one) is left to jieba."""
+    import marshal
+    import os
+    import tempfile
+
+    dt = jieba.dt
+    with dt.lock:
+        if dt.initialized or dt.dictionary != jieba.DEFAULT_DICT:
+            return
+        path = os.path.join(dt.tmp_dir or tempfile.gettempdir(), dt.cache_file or "jieba.cache")
+        try:
+            with open(path, "rb") as f:
+                freq, total = marshal.loads(f.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        if isinstance(freq, dict) and isinstance(total, int):
+            dt.FREQ, dt.total, dt.initialized = freq, total, True
 
 
 def is_followup(question: str) -> bool:

@@ -8,7 +8,8 @@ parts and computes the signals of qa/answering/abstain.py; they are cached in --
 keyed by the code and the questions, so a refit (other --features or --budget) takes seconds.
 
 The fit: scikit-learn's LogisticRegression on standardized signals, classes balanced, every
-corpus weighing the same (a corpus with 1,000 questions does not drown one with 50), on the
+corpus weighing the same (a corpus with 1,000 questions does not drown one with 50; the English
+questions about CMRC and DRCD weigh within those corpora), on the
 TUNE parts only. The threshold: the highest that keeps the corpus-averaged share of answerable
 tune questions declined within the budget; the budget is the largest (of BUDGETS) whose
 leave-one-corpus-out rate stays within MAX_FALSE (an in-sample cut is optimistic on unseen text).
@@ -45,6 +46,11 @@ BUDGETS = (0.05, 0.045, 0.04, 0.035, 0.03, 0.025, 0.02)
 C = 1.0  # inverse L2 strength of the logistic fit
 SKIP = ("mixed",)  # held out only: nothing to fit on
 GROUPS = {"report-hant": "report", "cmrc-en": "cmrc", "drcd-en": "drcd"}  # same documents or questions
+# In the fit, a few dozen English questions about the CMRC / DRCD articles weigh as part of those
+# corpora, not as corpora of their own (weighed alone, 20 questions pulled the fit as hard as 900:
+# held-out declines on the report .647 -> .529, news .667 -> .167). report-hant keeps its own
+# weight: Traditional questions are a target of their own (issue 9).
+WEIGH_WITH = {"cmrc-en": "cmrc", "drcd-en": "drcd"}
 BASELINE = "dense_top"
 
 
@@ -131,9 +137,11 @@ def collect(corpora, cache: Path) -> dict[str, np.ndarray]:
 
 # -- the model -------------------------------------------------------------------------------------
 def fit(X: np.ndarray, y: np.ndarray, corpus: np.ndarray) -> dict:
-    """Standardize, then a class-balanced logistic regression in which every corpus weighs the same."""
+    """Standardize, then a class-balanced logistic regression in which every corpus weighs the same
+    (WEIGH_WITH: the English sets within their documents' corpus)."""
     from sklearn.linear_model import LogisticRegression
 
+    corpus = np.array([WEIGH_WITH.get(c, c) for c in corpus])
     mean, std = X.mean(0), X.std(0)
     std[std == 0] = 1.0
     w = np.zeros(len(y))
@@ -253,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": round(t, 4),
         "command": command.strip(),
         "rule": (
-            f"logistic regression (C={C}, classes balanced, corpora weighing the same) on the tune parts; "
+            f"logistic regression (C={C}, classes balanced, corpora weighing the same, English sets within theirs) on the tune parts; "
             f"threshold: highest with <= {budget:.1%} of answerable tune questions declined (corpora averaged), "
             f"the largest budget whose leave-one-corpus-out rate is <= {MAX_FALSE:.0%}"
         ),

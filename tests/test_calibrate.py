@@ -1,0 +1,30 @@
+"""bench/calibrate.py's fit and threshold rule on made-up signals (no model, no corpus)."""
+
+import numpy as np
+
+from bench import calibrate
+
+
+def _data(rng):
+    # cmrc: 400 questions where the signal tells answerable apart; cmrc-en: 20 where it points the other way
+    x = np.r_[rng.normal(0, 1, 400), rng.normal(0, 1, 20)]
+    y = np.r_[(x[:400] + rng.normal(0, 0.5, 400) > 0), (x[400:] < 0)].astype(float)
+    corpus = np.array(["cmrc"] * 400 + ["cmrc-en"] * 20)
+    return x[:, None], y, corpus
+
+
+def test_a_small_english_set_weighs_within_its_corpus(monkeypatch):
+    X, y, corpus = _data(np.random.default_rng(0))
+    within = calibrate.fit(X, y, corpus)["weights"][0]
+    monkeypatch.setattr(calibrate, "WEIGH_WITH", {})
+    alone = calibrate.fit(X, y, corpus)["weights"][0]
+    assert within > 0 and within > 2 * alone  # alone, 20 questions pull as hard as 400
+
+
+def test_the_threshold_keeps_each_corpus_averaged_false_declines_within_budget():
+    conf = np.array([0.1, 0.2, 0.3, 0.9, 0.95, 0.4, 0.5, 0.8])
+    y = np.array([0, 0, 1, 1, 1, 0, 1, 1], float)
+    groups = np.array(["a"] * 5 + ["b"] * 3)
+    t = calibrate.choose_threshold(conf, y, 0.0, groups)
+    assert calibrate.weighted_false(conf, y, groups, t) == 0.0
+    assert calibrate.rates(conf[groups == "a"], y[groups == "a"], t) == (1.0, 0.0)

@@ -89,3 +89,10 @@ def test_number_patterns_read_chinese_numerals():
     assert re.search(kinds.DIGITS + r"\s*元", "共计一百二十万元")
     assert re.fullmatch(kinds.NUMBER, "二〇一九")
     assert not re.search(kinds.DIGITS, "统一思想")
+
+
+def test_an_office_answers_who_but_is_no_name_for_retrievals_tie_break():
+    person = _kind("person")
+    assert person.states("由市林业主管部门负责") and person.states("成立由市长任组长的领导小组")
+    assert not person.stated.search("由市林业主管部门负责")  # retrieval favours paragraphs naming a person
+    assert person.stated.search("部长黄润秋作工作报告")

@@ -179,10 +179,9 @@ class BM25:
 
             return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False, **cls._NAMES))
         vocab = json.loads((folder / cls._NAMES["vocab_name"]).read_text(encoding="utf-8"))
-        mode = "r" if mmap else None
-        scores = {
-            key: np.load(folder / cls._NAMES[f"{key}_name"], mmap_mode=mode) for key in ("data", "indices", "indptr")
-        }
+        from qa.indexing.records import load_array
+
+        scores = {key: load_array(folder / cls._NAMES[f"{key}_name"], mmap) for key in ("data", "indices", "indptr")}
         scores["num_docs"] = params.get("num_docs")
         return cls(_Saved(params, vocab, scores))
 

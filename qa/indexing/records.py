@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import json
 import mmap
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from qa.types import Passage
+
+# numpy reads a .npy header with ast.literal_eval, and CPython 3.11 builds AST objects with a
+# recursion counter shared by all threads: two threads parsing at once can fail with "SystemError:
+# AST constructor recursion depth mismatch" (seen when readers load an index while a build
+# publishes: tests/test_incremental.py). One lock around the index's array loads avoids it.
+_NPY_LOCK = threading.Lock()
+
+
+def load_array(path: Path, mmap: bool = True) -> np.ndarray:
+    """np.load of one of the index's .npy files (memory-mapped read-only unless `mmap` is False)."""
+    with _NPY_LOCK:
+        return np.load(path, mmap_mode="r" if mmap else None)
+
 
 _CHUNK = 1 << 26  # bytes scanned for line ends at a time (bounded temporary memory)
 

@@ -30,7 +30,7 @@ from qa.documents import discovery
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.indexing import versions
 from qa.indexing.lexical import BM25
-from qa.indexing.records import PassageRecords, passage_fields, read_rows
+from qa.indexing.records import PassageRecords, load_array, passage_fields, read_rows
 from qa.indexing.synonyms import FILE as SYNONYMS
 from qa.indexing.synonyms import Lexicon
 from qa.stores import VectorStore, open_store
@@ -303,7 +303,7 @@ def _load_version(
         else:
             lexical = BM25.load(vdir)
         sentences = [tuple(row) for row in read_rows(vdir / "sentences.jsonl")]
-        sentence_vectors = np.load(vdir / "sentences.npy", mmap_mode="r")
+        sentence_vectors = load_array(vdir / "sentences.npy")
         corpus_files = {n: (vdir / n).read_text(encoding="utf-8") for n in corpus_names}
     except FileNotFoundError:
         raise

@@ -132,5 +132,7 @@ class FaissStore:
             index.hnsw.efSearch = int(ef_search or description["ef_search"])
             description = {**description, "ef_search": index.hnsw.efSearch}
         ids_file = Path(folder) / "vector_ids.npy"
-        ids = np.load(ids_file) if ids_file.exists() else np.arange(index.ntotal, dtype=np.int64)
+        from qa.indexing.records import load_array
+
+        ids = load_array(ids_file, mmap=False) if ids_file.exists() else np.arange(index.ntotal, dtype=np.int64)
         return cls(index, ids, description)

@@ -292,3 +292,24 @@ def test_readers_racing_publications_always_get_a_whole_version(tmp_path):
         for t in threads:
             t.join(30)
     assert errors == [] and len(seen) >= 3
+
+
+def test_a_pooling_embedder_runs_each_passage_once_and_pools_its_sentences(tmp_path):
+    from tests.fakes import PoolingFakeEmbedder
+
+    settings = _setup(tmp_path)
+    pooling = PoolingFakeEmbedder()
+    index, _ = _build(settings, pooling)
+    # a sentence goes through the model alone only when no passage holds it (a title line has none)
+    assert len(pooling.spans) >= 0.95 * len(index.sentences)
+    assert _embedded(pooling) == len(index.passages) + len(index.sentences) - len(pooling.spans)
+    # every sentence's vector is its own text's, taken from inside a passage that holds it
+    for (doc, para, s, e), vector in zip(index.sentences, index.sentence_vectors):
+        text = index.lexicon.normalize(index.paragraphs[(doc, para)][s:e])
+        assert np.allclose(vector, FakeEmbedder().embed_batch([text], "passage")[0], atol=1e-6)
+    again, _ = _build(settings, PoolingFakeEmbedder())
+    assert again.manifest["reused"]["embedded"] == 0
+    # a build that embeds sentences alone does not reuse pooled vectors (nor the other way round)
+    separate = FakeEmbedder()
+    _build(settings, separate)
+    assert _embedded(separate) == len(index.passages) + len(index.sentences)

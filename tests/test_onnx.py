@@ -178,3 +178,17 @@ def test_onnx_vectors_do_not_depend_on_how_texts_share_a_forward_pass(cache):
     together = e.embed_batch(TEXTS, "passage")
     alone = np.vstack([e.embed_batch([t], "passage") for t in TEXTS])
     np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_sentence_pooled_from_its_passage_is_close_to_it_embedded_alone(cache):
+    e = make_embedder(BUNDLED_MODEL, cache, "onnx-fp32")
+    first, second = "会议部署了2023年重点任务。", "全国完成1万余座尾矿库环境风险排查。"
+    passage = first + second
+    vectors, spans = e.embed_spans([passage], [[(0, len(first)), (len(first), len(passage)), (900, 950)]])
+    np.testing.assert_allclose(vectors, e.embed_batch([passage], "passage"), rtol=0, atol=1e-6)  # the same pass
+    pooled_first, pooled_second, outside = spans[0]
+    alone = e.embed_batch([first, second], "passage")
+    assert outside is None  # no token there
+    assert float(pooled_first @ alone[0]) > 0.85 and float(pooled_second @ alone[1]) > 0.85
+    assert float(pooled_first @ alone[0]) > float(pooled_first @ alone[1])  # each is its own sentence

@@ -181,6 +181,18 @@ class OnnxEmbedder:
             if bar:
                 bar.close()
 
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Passage vectors of `texts`, and a vector for each character range in `spans[i]` of text i
+        pooled from the same forward pass (None where no token lies in the range)."""
+        runner = self._load()
+        if len(texts) == 0:
+            return np.zeros((0, runner.dim), dtype=np.float32), []
+        prompt = self._prompts["passage"]
+        shifted = [[(a + len(prompt), b + len(prompt)) for a, b in s] for s in spans]
+        return runner.encode([prompt + t for t in texts], self.batch_size, None, shifted)
+
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one question; returns (dim,) float32."""
         return self.embed_batch([text], "query")[0]

@@ -236,10 +236,19 @@ class OnnxRunner:
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
     def encode(
-        self, texts: Sequence[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        """L2-normalized vectors of `texts` (prompts already prepended), in passes of similar token lengths."""
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+        spans: Sequence[Sequence[tuple[int, int]]] | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """L2-normalized vectors of `texts` (prompts already prepended), in passes of similar token lengths.
+
+        With `spans` (character ranges of each text), also the L2-normalized mean of the token
+        embeddings inside each range, from the same forward pass (None for a range no token lies in,
+        e.g. past the model's window)."""
         encodings = self.tokenizer.encode_batch(list(texts))
+        pooled_spans: list[list[np.ndarray | None]] = [[] for _ in texts]
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")  # similar lengths share a batch
         out = np.empty((len(texts), self.dim), np.float32)
         for rows in _runs(order, [len(encodings[i].ids) for i in order], batch_size):
@@ -256,9 +265,29 @@ class OnnxRunner:
             else:
                 pooled = (tokens_out * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
             out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            if spans is not None:
+                for k, row in enumerate(rows):
+                    offsets = encodings[row].offsets
+                    pooled_spans[row] = _pool_spans(tokens_out[k, : len(offsets)], offsets, spans[row])
             if progress:
                 progress(len(rows))
-        return out
+        return (out, pooled_spans) if spans is not None else out
+
+
+def _pool_spans(tokens: np.ndarray, offsets, spans) -> list[np.ndarray | None]:
+    """Mean of the token embeddings whose characters lie inside each (start, end) range, normalized."""
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    real = ends > starts  # special tokens have an empty range
+    out: list[np.ndarray | None] = []
+    for start, end in spans:
+        inside = real & (ends > start) & (starts < end)
+        if not inside.any():
+            out.append(None)
+            continue
+        v = tokens[inside].mean(0)
+        out.append((v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32))
+    return out
 
 
 # Tokens (rows x padded width) per forward pass. Small passes run faster per token on the CPU

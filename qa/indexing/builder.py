@@ -35,6 +35,15 @@ STEP = 256  # texts per embedding call (the embedder splits them into forward pa
 # Part of every paragraph key: change it when the way vectors are computed changes (not the model,
 # which the manifest checks), so the next build re-embeds instead of mixing two kinds of vectors.
 EMBEDDING_METHOD = "passages and sentences embedded separately, v1"
+# An embedder that can pool token ranges (embed_spans: the ONNX runner) embeds each passage once and
+# takes a sentence's vector from the tokens of its passage's own forward pass, instead of running
+# the model again on the sentence alone (issue 12: that second pass was half the build's work).
+POOLED_METHOD = "passages embedded, sentences pooled from their passage's tokens, v2"
+
+
+def embedding_method(embedder) -> str:
+    """The way `embedder` gives sentence vectors (part of every paragraph key)."""
+    return POOLED_METHOD if callable(getattr(embedder, "embed_spans", None)) else EMBEDDING_METHOD
 
 
 @dataclass
@@ -46,9 +55,10 @@ class Unit:
     key: str = ""
     passage_vectors: np.ndarray | None = None
     sentence_vectors: np.ndarray | None = None
+    method: str = EMBEDDING_METHOD
 
     def __post_init__(self):
-        blob = json.dumps([EMBEDDING_METHOD, self.passage_texts, self.sentence_texts], ensure_ascii=False)
+        blob = json.dumps([self.method, self.passage_texts, self.sentence_texts], ensure_ascii=False)
         self.key = hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -101,7 +111,9 @@ def build(
         return build_documents(docs, settings, embedder, progress, reuse, skipped, corpus_files(paths))
 
 
-def plan(docs: list[Document], settings: Settings, lexicon: Lexicon | None = None) -> Plan:
+def plan(
+    docs: list[Document], settings: Settings, lexicon: Lexicon | None = None, method: str = EMBEDDING_METHOD
+) -> Plan:
     """Chunk every document (once per distinct text) and key every paragraph by what is embedded for it.
 
     Passages and sentences are embedded, and BM25-indexed, in the lexicon's matching form."""
@@ -130,7 +142,7 @@ def plan(docs: list[Document], settings: Settings, lexicon: Lexicon | None = Non
             for s, e in split_sentences(para.text):
                 out.sentences.append((doc.name, para.number, s, e))
                 sentence_texts.append(lexicon.normalize(para.text[s:e]))
-            out.units[(doc.name, para.number)] = Unit(passage_texts.get(para.number, []), sentence_texts)
+            out.units[(doc.name, para.number)] = Unit(passage_texts.get(para.number, []), sentence_texts, method=method)
     if not out.passages:
         raise BadInputError("nothing to index: the documents have no text")
     return out
@@ -169,6 +181,8 @@ def _current(settings: Settings) -> str | None:
 
 def embed_units(embedder: Embedder, units: list[Unit], progress: Progress) -> None:
     """Fill in the passage and sentence vectors of `units` (the paragraphs no version holds yet)."""
+    if units and units[0].method == POOLED_METHOD:
+        return _embed_pooled(embedder, units, progress)
     texts = [t for u in units for t in (*u.passage_texts, *u.sentence_texts)]
     # Longest first, in calls of STEP texts: every batch inside a call holds texts of about one
     # length, so little of each forward pass is padding (sentences are ~1/4 of a passage's length).
@@ -191,6 +205,56 @@ def embed_units(embedder: Embedder, units: list[Unit], progress: Progress) -> No
         row += n + m
 
 
+def _embed_pooled(embedder, units: list[Unit], progress: Progress) -> None:
+    """Each passage through the model once; a sentence's vector pooled from the tokens of the
+    passage that holds it (its last occurrence: the chunk comes after the title and context). A
+    sentence no passage holds whole, or one past the model's window, is embedded on its own."""
+    texts, spans, where = [], [], []  # where[unit][sentence] = (text row, span index) or None
+    for u in units:
+        first, placed = len(texts), []
+        texts.extend(u.passage_texts)
+        spans.extend([] for _ in u.passage_texts)
+        for sentence in u.sentence_texts:
+            hit = next(((j, p.rfind(sentence)) for j, p in enumerate(u.passage_texts) if sentence in p), None)
+            if hit is None:
+                placed.append(None)
+                continue
+            j, at = hit
+            spans[first + j].append((at, at + len(sentence)))
+            placed.append((first + j, len(spans[first + j]) - 1))
+        where.append(placed)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors, pooled = None, [None] * len(texts)
+    for i in range(0, len(order), STEP):
+        rows = order[i : i + STEP]
+        part, part_spans = embedder.embed_spans([texts[r] for r in rows], [spans[r] for r in rows])
+        if vectors is None:
+            vectors = np.empty((len(texts), part.shape[1]), np.float32)
+        vectors[rows] = part
+        for r, v in zip(rows, part_spans):
+            pooled[r] = v
+        done = min(i + STEP, len(texts))
+        progress(0.02 + 0.9 * done / len(texts), f"embedding {done}/{len(texts)} passages")
+    loose = [
+        (k, n)
+        for k, (u, placed) in enumerate(zip(units, where))
+        for n, at in enumerate(placed)
+        if at is None or pooled[at[0]][at[1]] is None
+    ]
+    alone = embedder.embed_batch([units[k].sentence_texts[n] for k, n in loose], "passage") if loose else None
+    alone_at = {kn: row for row, kn in enumerate(loose)}
+    dim = embedder.dim
+    row = 0
+    for k, (u, placed) in enumerate(zip(units, where)):
+        n = len(u.passage_texts)
+        u.passage_vectors = vectors[row : row + n] if vectors is not None else np.zeros((0, dim), np.float32)
+        u.sentence_vectors = np.array(
+            [alone[alone_at[(k, m)]] if (k, m) in alone_at else pooled[at[0]][at[1]] for m, at in enumerate(placed)],
+            np.float32,
+        ).reshape(len(placed), dim)
+        row += n
+
+
 def build_documents(
     docs: list[Document],
     settings: Settings,
@@ -209,7 +273,7 @@ def build_documents(
     with lock(settings, progress):
         corpus = dict(corpus or {})
         lexicon = Lexicon(corpus.get(store.SYNONYMS, ""))
-        work = plan(docs, settings, lexicon)
+        work = plan(docs, settings, lexicon, embedding_method(embedder))
         known, parent = previous_vectors(settings, embedder.name) if reuse else ({}, _current(settings))
         todo: dict[str, Unit] = {}
         for unit in work.units.values():

@@ -70,7 +70,17 @@ class Index:
         own words by their pinyin (for the names an English question spells)."""
         from qa.indexing.pinyin import Names
 
-        return Lexicon(self.corpus_files.get(SYNONYMS, ""), names=Names(lambda: self.lexical.engine.vocab_dict))
+        return Lexicon(self.corpus_files.get(SYNONYMS, ""), names=Names(self._vocabulary))
+
+    def _vocabulary(self):
+        """The corpus's terms in matching form: BM25's vocabulary, or (a store whose lexical side lives
+        in a server, Milvus) the bigrams of the paragraphs."""
+        vocab = getattr(getattr(self.lexical, "engine", None), "vocab_dict", None)
+        if vocab is not None:
+            return vocab
+        from qa.indexing.lexical import tokens
+
+        return {t for text in self.paragraphs.values() for t in tokens(self.lexicon.normalize(text)) if len(t) == 2}
 
     @cached_property
     def titles(self) -> dict[str, str]:

@@ -155,32 +155,38 @@ def fit(X: np.ndarray, y: np.ndarray, corpus: np.ndarray) -> dict:
     return {"weights": model.coef_[0], "bias": float(model.intercept_[0]), "mean": mean, "std": std}
 
 
-def score(m: dict, X: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(((X - m["mean"]) / m["std"]) @ m["weights"] + m["bias"], -50, 50)))
+def score(m: dict, X: np.ndarray, veto: np.ndarray | None = None) -> np.ndarray:
+    """The model's confidence; 0 where `veto` (abstain.nothing_in_common: declined whatever the model says)."""
+    conf = 1 / (1 + np.exp(-np.clip(((X - m["mean"]) / m["std"]) @ m["weights"] + m["bias"], -50, 50)))
+    return np.where(veto, 0.0, conf) if veto is not None else conf
 
 
-def fit_with_threshold(X, y, corpus, budget) -> tuple[dict, float]:
+def fit_with_threshold(X, y, corpus, budget, veto=None) -> tuple[dict, float]:
     m = fit(X, y, corpus)
-    return m, choose_threshold(score(m, X), y, budget, corpus)
+    return m, choose_threshold(score(m, X, veto), y, budget, corpus)
 
 
-def loco(X, y, corpus, tune, budget) -> dict[str, tuple[float, float]]:
+def loco(X, y, corpus, tune, budget, veto=None) -> dict[str, tuple[float, float]]:
     """Each corpus's tune rates with its group left out of the fit and the threshold."""
     group = np.array([GROUPS.get(c, c) for c in corpus])
     out = {}
     for g in np.unique(group):
         train, test = tune & (group != g), tune & (group == g)
-        m, t = fit_with_threshold(X[train], y[train], corpus[train], budget)
+        m, t = fit_with_threshold(X[train], y[train], corpus[train], budget, _at(veto, train))
         for c in np.unique(corpus[test]):
             sel = test & (corpus == c)
-            out[c] = rates(score(m, X[sel]), y[sel], t)
+            out[c] = rates(score(m, X[sel], _at(veto, sel)), y[sel], t)
     return out
 
 
-def choose_budget(X, y, corpus, tune) -> tuple[float, dict]:
+def _at(veto, rows):
+    return None if veto is None else veto[rows]
+
+
+def choose_budget(X, y, corpus, tune, veto=None) -> tuple[float, dict]:
     """The largest in-sample budget whose leave-one-corpus-out false declines (corpora averaged) stay <= MAX_FALSE."""
     for budget in BUDGETS:
-        out = loco(X, y, corpus, tune, budget)
+        out = loco(X, y, corpus, tune, budget, veto)
         falses = [f for _, f in out.values() if not np.isnan(f)]
         if np.mean(falses) <= MAX_FALSE:
             return budget, out
@@ -217,14 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     X, y, corpus = data["X"][:, cols], data["y"], data["corpus"]
     tune, held = data["part"] == "tune", data["part"] == "heldout"
     base = data["X"][:, abstain.FEATURES.index(BASELINE)]
+    veto = np.array([abstain.nothing_in_common(dict(zip(abstain.FEATURES, row))) for row in data["X"]], bool)
 
     if args.budget:
-        budget, out_loco = args.budget, loco(X, y, corpus, tune, args.budget)
+        budget, out_loco = args.budget, loco(X, y, corpus, tune, args.budget, veto)
     else:
-        budget, out_loco = choose_budget(X, y, corpus, tune)
-    m, t = fit_with_threshold(X[tune], y[tune], corpus[tune], budget)
+        budget, out_loco = choose_budget(X, y, corpus, tune, veto)
+    m, t = fit_with_threshold(X[tune], y[tune], corpus[tune], budget, veto[tune])
     tb = choose_threshold(base[tune], y[tune], budget, corpus[tune])
-    conf = score(m, X)
+    conf = score(m, X, veto)
     per = {}
     for c in [c.name for c in corpora]:
         at = corpus == c

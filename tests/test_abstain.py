@@ -137,6 +137,23 @@ def test_focus_is_the_share_of_the_first_passages_in_the_top_document():
     assert s["focus_lex"] == 0.5  # b, a
 
 
+def test_a_question_with_nothing_in_common_with_the_top_paragraphs_is_declined(tmp_path):
+    index = _index(REPORT)
+    off = abstain.signals(_retrieval("今天天气怎么样？", [0, 1, 2], index), index, 3)
+    on = abstain.signals(_retrieval("尾矿库排查完成了吗？", [1, 0, 2], index), index, 3)
+    english = abstain.signals(_retrieval("How is the weather today?", [0, 1, 2], index), index, 3)
+    assert abstain.nothing_in_common(off) and not abstain.nothing_in_common(on)
+    assert not abstain.nothing_in_common(english)  # its terms are dictionary guesses: left to the model
+    # declined even by a model that would answer anything
+    path = tmp_path / "abstention.json"
+    n = len(abstain.FEATURES)
+    model = {"features": list(abstain.FEATURES), "weights": [0.0] * n, "bias": 5.0, "mean": [0.0] * n}
+    path.write_text(json.dumps(model | {"std": [1.0] * n, "threshold": 0.5}), encoding="utf-8")
+    settings = Settings(abstention_file=path, abstain_top_k=3)
+    assert not abstain.decide(_retrieval("今天天气怎么样？", [0, 1, 2], index), index, settings).found
+    assert abstain.decide(_retrieval("尾矿库排查完成了吗？", [1, 0, 2], index), index, settings).found
+
+
 def test_sentence_top_is_the_best_sentence_cosine_of_the_top_paragraph():
     index = _index(REPORT)
     assert abstain.signals(_retrieval("会议听取了什么报告？", [0], index), index, 1)["sentence_top"] == 1.0

@@ -71,8 +71,6 @@ FEATURES = (
     "chars_topk",  # ... in any of the top-k paragraphs
     "name_missing",  # a name the question gives (a person, place, body, title: jieba's tags) is in none of the top-k paragraphs
 )
-# jieba's tags for a name: a person's, a place's, a body's, another proper noun.
-_NAME_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
 # How many of a ranking's first passages `focus_*` reads: a question about a document that is not
 # indexed scatters them over unrelated documents; one about an indexed document gathers them in it
 # (in a corpus of one document it is always 1, and says nothing).
@@ -305,8 +303,10 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     out["cover_topk"] = _share(terms, corpus.idf, union.__contains__)
     out["unseen"] = _share(terms, corpus.idf, lambda t: not corpus.df.get(t))
     out["local"] = _local(index, corpus, terms, top)
+    query = _normalize(index, r.query)
+    words = [] if english else question_words(query)
     if not english:
-        out["missing"] = _missing(corpus, question_words(_normalize(index, r.query)), top)
+        out["missing"] = _missing(corpus, words, top)
     out["terms"] = math.log1p(len(terms))
     bm = np.array([v for _, v in r.lexical], dtype=np.float64)
     if len(bm):
@@ -321,12 +321,11 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     out["fused_rank"] = float(np.mean(ranks))
     anchored = _anchored(corpus, terms, top)
     texts = [corpus.texts[k] for k in anchored]
-    query = _normalize(index, r.query)
     out["value_missing"] = value_missing(query, texts, [index.paragraph_years.get(k, set()) for k in anchored])
     out["english_dense"] = out["english"] * out["dense_top"]
     out["focus_dense"], out["focus_lex"] = (_focus(index, ranking) for ranking in (r.dense, r.lexical))
     if not english:
-        chars = set("".join(question_words(query)))
+        chars = set("".join(words))
         idf = lambda ch: math.log((corpus.n + 1) / (corpus.char_df.get(ch, 0) + 0.5))  # noqa: E731
         out["chars_top"] = _share(chars, idf, corpus.texts[top[0]].__contains__)
         out["chars_topk"] = _share(chars, idf, lambda ch: any(ch in corpus.texts[k] for k in top))
@@ -340,7 +339,7 @@ def question_names(text: str) -> list[str]:
     as a person's, a place's, a body's or another proper noun (its HMM on, for names it does not know)."""
     import jieba.posseg
 
-    return [w for w, flag in jieba.posseg.lcut(text) if len(w) > 1 and flag in _NAME_TAGS]
+    return [w for w, flag in jieba.posseg.lcut(text) if len(w) > 1 and flag in kinds.NAME_TAGS]
 
 
 def _focus(index, ranking) -> float:

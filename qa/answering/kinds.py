@@ -185,7 +185,9 @@ def _tagged(text: str) -> tuple[tuple[str, str], ...]:
     import jieba.posseg
 
     jieba.setLogLevel(60)
-    return tuple((w, f) for w, f in jieba.posseg.lcut(text, HMM=False) if f in _TAGS)
+    return tuple((w, f) for w, f in jieba.posseg.lcut(text, HMM=False) if f in NAME_TAGS)
 
 
-_TAGS = {"nr", "nrt", "nrfg", "ns", "nt"}
+# jieba's tags for a name: a person's, a place's, a body's, another proper noun (abstention's
+# name_missing reads them too).
+NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})

@@ -185,25 +185,32 @@ def embed_units(embedder: Embedder, units: list[Unit], progress: Progress) -> No
     if units and units[0].method == POOLED_METHOD:
         return _embed_pooled(embedder, units, progress)
     texts = [t for u in units for t in (*u.passage_texts, *u.sentence_texts)]
-    # Longest first, in calls of STEP texts: every batch inside a call holds texts of about one
-    # length, so little of each forward pass is padding (sentences are ~1/4 of a passage's length).
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    vectors = None
-    for i in range(0, len(order), STEP):
-        rows = order[i : i + STEP]
-        part = embedder.embed_batch([texts[r] for r in rows], "passage")
-        if vectors is None:
-            vectors = np.empty((len(texts), part.shape[1]), np.float32)
-        vectors[rows] = part
-        done = min(i + STEP, len(texts))
-        progress(0.02 + 0.93 * done / len(texts), f"embedding {done}/{len(texts)} passages and sentences")
-    if vectors is None:
-        vectors = np.zeros((0, 0), np.float32)
+    embed = lambda batch, _: (embedder.embed_batch(batch, "passage"), None)  # noqa: E731
+    vectors, _ = _longest_first(texts, embed, progress, "passages and sentences")
     row = 0
     for u in units:
         n, m = len(u.passage_texts), len(u.sentence_texts)
         u.passage_vectors, u.sentence_vectors = vectors[row : row + n], vectors[row + n : row + n + m]
         row += n + m
+
+
+def _longest_first(texts: list[str], embed, progress: Progress, what: str, spans=None) -> tuple[np.ndarray, list]:
+    """`embed(texts, spans)` -> (vectors, per-text extras) over `texts` longest first, in calls of
+    STEP: every batch inside a call holds texts of about one length, so little of each forward pass
+    is padding. Returns the vectors and the extras in `texts` order."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors, extras = np.zeros((0, 0), np.float32), [None] * len(texts)
+    for i in range(0, len(order), STEP):
+        rows = order[i : i + STEP]
+        part, part_extras = embed([texts[r] for r in rows], spans and [spans[r] for r in rows])
+        if i == 0:
+            vectors = np.empty((len(texts), part.shape[1]), np.float32)
+        vectors[rows] = part
+        for r, extra in zip(rows, part_extras or ()):
+            extras[r] = extra
+        done = min(i + STEP, len(texts))
+        progress(0.02 + 0.93 * done / len(texts), f"embedding {done}/{len(texts)} {what}")
+    return vectors, extras
 
 
 def _embed_pooled(embedder, units: list[Unit], progress: Progress) -> None:
@@ -216,43 +223,24 @@ def _embed_pooled(embedder, units: list[Unit], progress: Progress) -> None:
         texts.extend(u.passage_texts)
         spans.extend([] for _ in u.passage_texts)
         for sentence in u.sentence_texts:
-            hit = next(((j, p.rfind(sentence)) for j, p in enumerate(u.passage_texts) if sentence in p), None)
-            if hit is None:
-                placed.append(None)
-                continue
-            j, at = hit
-            spans[first + j].append((at, at + len(sentence)))
-            placed.append((first + j, len(spans[first + j]) - 1))
+            hit = next(((j, at) for j, p in enumerate(u.passage_texts) if (at := p.rfind(sentence)) >= 0), None)
+            if hit:
+                j, at = hit
+                spans[first + j].append((at, at + len(sentence)))
+                hit = (first + j, len(spans[first + j]) - 1)
+            placed.append(hit)
         where.append(placed)
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    vectors, pooled = None, [None] * len(texts)
-    for i in range(0, len(order), STEP):
-        rows = order[i : i + STEP]
-        part, part_spans = embedder.embed_spans([texts[r] for r in rows], [spans[r] for r in rows])
-        if vectors is None:
-            vectors = np.empty((len(texts), part.shape[1]), np.float32)
-        vectors[rows] = part
-        for r, v in zip(rows, part_spans):
-            pooled[r] = v
-        done = min(i + STEP, len(texts))
-        progress(0.02 + 0.9 * done / len(texts), f"embedding {done}/{len(texts)} passages")
-    loose = [
-        (k, n)
-        for k, (u, placed) in enumerate(zip(units, where))
-        for n, at in enumerate(placed)
-        if at is None or pooled[at[0]][at[1]] is None
-    ]
-    alone = embedder.embed_batch([units[k].sentence_texts[n] for k, n in loose], "passage") if loose else None
-    alone_at = {kn: row for row, kn in enumerate(loose)}
-    dim = embedder.dim
-    row = 0
-    for k, (u, placed) in enumerate(zip(units, where)):
+    vectors, pooled = _longest_first(texts, embedder.embed_spans, progress, "passages", spans)
+    sentences = [[pooled[at[0]][at[1]] if at else None for at in placed] for placed in where]
+    alone = [(k, m) for k, vs in enumerate(sentences) for m, v in enumerate(vs) if v is None]
+    if alone:
+        for (k, m), v in zip(alone, embedder.embed_batch([units[k].sentence_texts[m] for k, m in alone], "passage")):
+            sentences[k][m] = v
+    row, dim = 0, embedder.dim
+    for u, vs in zip(units, sentences):
         n = len(u.passage_texts)
-        u.passage_vectors = vectors[row : row + n] if vectors is not None else np.zeros((0, dim), np.float32)
-        u.sentence_vectors = np.array(
-            [alone[alone_at[(k, m)]] if (k, m) in alone_at else pooled[at[0]][at[1]] for m, at in enumerate(placed)],
-            np.float32,
-        ).reshape(len(placed), dim)
+        u.passage_vectors = vectors[row : row + n] if len(vectors) else np.zeros((0, dim), np.float32)
+        u.sentence_vectors = np.array(vs, np.float32).reshape(len(vs), dim)
         row += n
 
 

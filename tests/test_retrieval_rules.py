@@ -47,6 +47,7 @@ def test_a_year_in_the_question_demotes_items_of_another_year(retriever, monkeyp
     ranked = _rank(retriever, q)
     assert ranked.index(2) < ranked.index(5), ranked
     monkeypatch.setattr(retrieval, "YEAR_MISMATCH_PENALTY", 0.0)
+    monkeypatch.setattr(retrieval, "SENTENCE_TIE_WEIGHT", 0.0)  # the fake embedder's sentence cosines are noise
     assert _rank(retriever, q).index(5) < _rank(retriever, q).index(2)  # the 2023 item wins on words alone
 
 
@@ -87,3 +88,28 @@ def test_relative_years_resolve_against_the_documents_year():
     assert relative_years("VOCs今年怎么治？", 2023) == "VOCs 2023年怎么治？"  # not one token "VOCs2023"
     assert relative_years("What about last year?", 2023) == "What about in 2022?"
     assert relative_years("今年的任务", None) == "今年的任务"
+
+
+def test_a_near_tie_goes_to_the_paragraph_with_the_closest_sentence():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    qv = np.array([1.0, 0.0], dtype=np.float32)
+    unit = lambda c: [c, float(np.sqrt(1 - c * c))]  # noqa: E731  a sentence vector at cosine c to qv
+    index = SimpleNamespace(
+        sentence_rows={("d", 0): [0, 1], ("d", 1): [2], ("d", 2): [3], ("d", 3): [4]},
+        sentence_vectors=np.array([unit(0.80), unit(0.85), unit(0.90), unit(0.70), unit(0.99)], dtype=np.float32),
+    )
+    r = Retriever.__new__(Retriever)
+    r.index = index
+    ranked = [(("d", p), []) for p in range(4)]
+    # d0 leads d1 by 0.5 fused units, but d1 holds a sentence 0.05 closer (1.0 units at weight 20);
+    # d2 trails by far; d3, outside the first SENTENCE_TIE_TOP, keeps its place whatever its sentences.
+    score = {("d", 0): 10.0, ("d", 1): 9.5, ("d", 2): 5.0, ("d", 3): 4.0}
+    out = r._sentence_tiebreak(ranked, score, qv)
+    assert [k for k, _ in out] == [("d", 1), ("d", 0), ("d", 2), ("d", 3)]
+    assert score[("d", 1)] == pytest.approx(9.5) and score[("d", 0)] == pytest.approx(10.0 - 20 * 0.05, abs=1e-4)
+    assert score[("d", 2)] == pytest.approx(5.0 - retrieval.SENTENCE_TIE_MAX)  # 0.2 cosine behind: capped
+    score = {("d", 0): 10.0, ("d", 1): 8.0, ("d", 2): 5.0, ("d", 3): 4.0}  # a clear lead stands
+    assert [k for k, _ in r._sentence_tiebreak(ranked, score, qv)][:2] == [("d", 0), ("d", 1)]

@@ -113,12 +113,48 @@ def bigrams(text: str) -> set[str]:
     return out | set(_LATIN.findall(text))
 
 
+# The paragraph statistics abstention weighs terms by, over the whole corpus. A build counts them
+# (corpus_statistics) and stores them in the index version (qa/indexing/store.py STATS), because
+# counting them when a process asks its first question meant normalizing every paragraph and
+# collecting its bigrams: 56% of a cold `qa ask` at 513,373 passages (46 s, py-spy). A question
+# reads only its top paragraphs' texts and bigrams, computed on first use (_Lazy). A version built
+# before the statistics were stored, or by another STATS_METHOD, is counted here as before.
+STATS_METHOD = "abstain paragraph df v1: lexicon.normalize + lower; bigrams(); set of characters"
+
+
+def corpus_statistics(paragraphs, normalize) -> dict:
+    """`paragraphs` (texts) counted as `_corpus` weighs them: how many paragraphs hold each bigram
+    and each character (in matching form: `normalize`, then lowercase), and how many there are."""
+    df: Counter = Counter()
+    char_df: Counter = Counter()
+    n = 0
+    for text in paragraphs:
+        t = normalize(text).lower()
+        df.update(bigrams(t))
+        char_df.update(set(t))
+        n += 1
+    return {"method": STATS_METHOD, "paragraphs": n, "bigrams": dict(df), "chars": dict(char_df)}
+
+
+class _Lazy(dict):
+    """key -> make(key), computed when first read and kept. Filling is idempotent (the same value
+    whichever thread stores it), so concurrent questions need no lock."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
 @dataclass(frozen=True)
 class _Corpus:
-    texts: dict  # (doc, paragraph) -> normalized text
-    grams: dict  # (doc, paragraph) -> its bigrams
-    df: Counter  # bigram -> paragraphs holding it
-    char_df: Counter  # character -> paragraphs holding it
+    texts: dict  # (doc, paragraph) -> normalized text (filled as questions read them)
+    grams: dict  # (doc, paragraph) -> its bigrams (likewise)
+    df: Mapping  # bigram -> paragraphs holding it
+    char_df: Mapping  # character -> paragraphs holding it
     n: int
     sentences: dict = field(default_factory=dict)  # sentence row -> its bigrams, filled as questions read them
 
@@ -137,13 +173,21 @@ class _Corpus:
 _LAST: list = [None, None]  # [index, _Corpus]: the last index seen (an Index is not hashable)
 
 
+def _stored(index) -> dict | None:
+    """The statistics the build stored in `index` (None: an index built before they were, or a fake)."""
+    read = getattr(index, "corpus_stats", None)
+    stats = read() if callable(read) else None
+    return stats if isinstance(stats, dict) and stats.get("method") == STATS_METHOD else None
+
+
 def _corpus(index) -> _Corpus:
     if _LAST[0] is not index:
-        texts = {k: _normalize(index, v) for k, v in index.paragraphs.items()}
-        grams = {k: bigrams(t) for k, t in texts.items()}
-        df = Counter(g for gs in grams.values() for g in gs)
-        char_df = Counter(ch for t in texts.values() for ch in set(t))
-        _LAST[:] = [index, _Corpus(texts, grams, df, char_df, len(texts))]
+        texts = _Lazy(lambda k: _normalize(index, index.paragraphs[k]))
+        grams = _Lazy(lambda k: bigrams(texts[k]))
+        stats = _stored(index)
+        if stats is None:  # counted here, every paragraph at once, as before the build stored them
+            stats = corpus_statistics(index.paragraphs.values(), index.lexicon.normalize)
+        _LAST[:] = [index, _Corpus(texts, grams, stats["bigrams"], stats["chars"], stats["paragraphs"])]
     return _LAST[1]
 
 

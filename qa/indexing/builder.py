@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import stores
+from qa.answering import abstain
 from qa.config import Settings
 from qa.documents import Skipped, load
 from qa.embedding import Embedder
@@ -347,7 +348,11 @@ def _assemble(
         "build_seconds": round(time.perf_counter() - t0, 2),
     }
     vector_store = stores.build(settings.store, range(len(vectors)), vectors, lexical)
-    return store.Index(manifest, vector_store, work.passages, documents, lexical, work.sentences, sentence_vectors)
+    index = store.Index(manifest, vector_store, work.passages, documents, lexical, work.sentences, sentence_vectors)
+    # Counted here once, stored in the version (store.STATS), so no question has to count them over
+    # every paragraph (qa/answering/abstain.py, where they are defined and read).
+    index.stats = abstain.corpus_statistics(index.paragraphs.values(), (lexicon or Lexicon()).normalize)
+    return index
 
 
 def _document_record(doc: Document, work: Plan, built_at: str, passages: int) -> dict:

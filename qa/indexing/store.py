@@ -11,6 +11,8 @@ Where versions live and how one becomes current atomically: versions.py. Files o
     sentences.npy    their vectors (row i == sentence i), used to pick the sentences that answer; memory-mapped
     synonyms.tsv     the corpus's synonyms file, when its folder had one (the index's lexicon: Index.lexicon)
     examples.txt     the corpus's example questions, when its folder had them (the UI's "Try" buttons)
+    paragraph_stats.json  how many paragraphs hold each bigram and character (abstention's rarity weights), when
+                     the build counted them; read on the first question (Index.corpus_stats)
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ FILES = ("passages.jsonl", "documents.json", "sentences.jsonl", "sentences.npy")
 # of those its build found, listed in the manifest's "corpus_files".
 CORPUS_FILES = discovery.CORPUS_FILES
 EXAMPLES = "examples.txt"
+# Abstention's paragraph statistics (qa/answering/abstain.py corpus_statistics), counted by the build.
+# Optional: a version built before they were stored has none, and abstention counts them itself.
+STATS = "paragraph_stats.json"
 
 
 def _lexical_files(described: dict) -> tuple[str, ...]:
@@ -63,6 +68,20 @@ class Index:
     sentences: list[tuple[str, int, int, int]]  # (doc, paragraph, start, end)
     sentence_vectors: np.ndarray
     corpus_files: dict[str, str] = field(default_factory=dict)  # name (CORPUS_FILES) -> text
+    stats: dict | None = None  # abstention's paragraph statistics (STATS): counted by the build, or read
+    stats_file: Path | None = None  # a loaded version's STATS file, read on first use (corpus_stats)
+
+    def corpus_stats(self) -> dict | None:
+        """Abstention's paragraph statistics as the build counted them, read from the version on
+        first use (a question needs them, opening the index does not); None when it has none."""
+        if self.stats is None and self.stats_file is not None:
+            try:
+                self.stats = json.loads(self.stats_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                # Checked when the index was loaded, so gone since (two newer builds published and
+                # collected the version): abstention counts them from the paragraphs instead.
+                self.stats_file = None
+        return self.stats
 
     @cached_property
     def lexicon(self) -> Lexicon:
@@ -192,6 +211,10 @@ def _write_files(index: Index, folder: Path) -> dict:
     versions.checkpoint("wrote sentences.npy")
     for name, text in index.corpus_files.items():
         (folder / name).write_text(text, encoding="utf-8")
+    stats = index.corpus_stats()
+    if stats is not None:
+        (folder / STATS).write_text(json.dumps(stats, ensure_ascii=False), encoding="utf-8")
+        versions.checkpoint(f"wrote {STATS}")
     return described
 
 
@@ -207,6 +230,7 @@ def save(index: Index, folder: Path) -> str:
         try:
             described = _write_files(index, stage)
             names = [*described.get("files", []), *_lexical_files(described), *FILES, *index.corpus_files]
+            names += [STATS] if (stage / STATS).exists() else []
             manifest = dict(index.manifest, version=version, store=described, corpus_files=sorted(index.corpus_files))
             manifest["files"] = {name: _sha(stage / name) for name in names}
             (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -294,7 +318,8 @@ def _load_version(
         )
     described = manifest.get("store") if isinstance(manifest.get("store"), dict) else {}
     corpus_names = [n for n in manifest.get("corpus_files") or () if n in CORPUS_FILES]
-    for name in [*described.get("files", []), *_lexical_files(described), *FILES, *corpus_names]:
+    stats_names = [STATS] if STATS in (manifest.get("files") or {}) else []  # none in versions built before
+    for name in [*described.get("files", []), *_lexical_files(described), *FILES, *corpus_names, *stats_names]:
         p = vdir / name
         if not p.exists():
             raise IndexCorruptError(f"{p} is missing; {fix}")
@@ -332,6 +357,7 @@ def _load_version(
     if dim is not None and vectors.dim != dim:
         raise IndexCorruptError(f"{folder}/ holds {vectors.dim}-dim vectors but the model gives {dim}; {fix}")
     index = Index(manifest, vectors, passages, documents, lexical, sentences, sentence_vectors, corpus_files)
+    index.stats_file = vdir / STATS if stats_names else None
     if manifest.get("lexicon") != index.lexicon.version:
         # The passages were normalized (BM25 terms, vectors) by another version of the matching code.
         raise IndexCorruptError(

@@ -1,14 +1,14 @@
 """What a first question no longer scans: abstention's paragraph statistics stored by the build (and
-counted as before for an index built without them)."""
+counted as before for an index built without them), the retriever's per-paragraph facts found lazily."""
 
 import json
 
 import pytest
 
-from qa.answering import abstain
+from qa.answering import abstain, kinds
 from qa.errors import IndexCorruptError
 from qa.indexing import store
-from qa.search.retriever import Retriever
+from qa.search.retriever import Retriever, reference_year
 
 QUESTIONS = (
     "2023年生态环境保护的重点任务有哪些？",
@@ -114,3 +114,54 @@ def test_a_statistics_file_removed_after_loading_is_counted_instead(fake_build):
     assert index.corpus_stats() is None
     abstain._LAST[:] = [None, None]
     assert abstain._corpus(index).n == 26
+
+
+def test_the_retriever_reads_no_paragraph_to_start_and_its_bonus_is_the_scan_s(fake_build, monkeypatch):
+    settings, _, embedder = fake_build()
+    everything = store.load(settings.index_dir).paragraphs
+    index = store.load(settings.index_dir)
+    for name in ("documents", "paragraphs"):
+        monkeypatch.setattr(store.Index, name, property(lambda self: pytest.fail("scanned at start")), raising=False)
+    retriever = Retriever(index, embedder, settings)  # cheap: no paragraph read
+    monkeypatch.undo()
+    for question in ("会议什么时候召开？", "谁出席了会议并讲话？"):
+        keys = list(everything)
+        bonus = retriever._answer_type_bonus(question, keys)
+        scan = {  # the whole-corpus scan the constructor used to make, restricted to the candidates
+            k: 1.0
+            * sum(1 for kind in kinds.asked(question) if kind.name in kinds.BONUS_KINDS and kind.stated.search(t))
+            for k, t in everything.items()
+        }
+        assert bonus == {k: v for k, v in scan.items() if v}
+        assert bonus  # the report states dates and names office-holders
+    assert retriever.reference_year == reference_year(index) == 2023
+    assert retriever.search("去年完成了什么？").query == "2022年完成了什么？"
+
+
+def _years_by_scan(paragraphs, list_items) -> dict:
+    """Index.paragraph_years as it was computed before: every paragraph, then list by list."""
+    from qa.text import YEAR
+
+    out = {key: set(YEAR.findall(text)) for key, text in paragraphs.items()}
+    for intro, items in list_items.items():
+        for item in items:
+            out[item] = out[item] | out.get(intro, set())
+    return out
+
+
+def test_paragraph_years_found_lazily_equal_the_scan_of_every_paragraph(fake_build):
+    from qa.indexing.store import ParagraphYears
+
+    settings, _, _ = fake_build()
+    index = store.load(settings.index_dir)
+    assert index.list_items  # the report's lists (一是… 二是…)
+    lazy = index.paragraph_years
+    assert isinstance(lazy, ParagraphYears) and not lazy._cache  # nothing found before it is read
+    assert dict(lazy) == _years_by_scan(index.paragraphs, index.list_items)
+    assert any(lazy[item] - set(lazy._before(item, 0)) for items in index.list_items.values() for item in items)
+    # nested lists, in an order where an intro is an item of a list before and of one after its own
+    paragraphs = {("d", n): text for n, text in enumerate(["2020年", "2021年", "x", "y", "2022年", "z"], 1)}
+    lists = {("d", 1): [("d", 2), ("d", 3)], ("d", 3): [("d", 4)], ("d", 5): [("d", 3), ("d", 6)], ("d", 9): [("d", 6)]}
+    nested = ParagraphYears(paragraphs, lists)
+    assert dict(nested) == _years_by_scan(paragraphs, lists)
+    assert nested[("d", 4)] == {"2020"} and nested[("d", 3)] == {"2020", "2022"} and nested.get(("d", 7)) is None

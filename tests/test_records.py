@@ -56,3 +56,23 @@ def test_passage_fields_match_the_passages(tmp_path):
     expected = [(p.doc, p.paragraph, p.parent) for p in passages]
     assert passage_fields(PassageRecords(path), "doc", "paragraph", "parent") == expected
     assert passage_fields(passages, "doc", "paragraph", "parent") == expected
+
+
+@pytest.mark.parametrize("separators", [None, (",", ":")])
+@pytest.mark.parametrize("trailing_newline", [True, False])
+def test_with_parent_finds_the_list_items_a_full_parse_finds(tmp_path, separators, trailing_newline, monkeypatch):
+    # texts that quote the keys themselves, a page, a backslash before the closing quote
+    texts = ['"parent": 3, "page": null}', '文本 \\"parent\\": 1}', "结尾\\", "一是", "二是"]
+    passages = [
+        Passage(i, f"d{i % 2}.txt", "标题", i + 1, 0, 5, texts[i % len(texts)], i - 1 if i % 3 else None, i % 4 or None)
+        for i in range(12)
+    ]
+    lines = [json.dumps(dataclasses.asdict(p), ensure_ascii=False, separators=separators) for p in passages]
+    path = tmp_path / "passages.jsonl"
+    path.write_text("\n".join(lines) + ("\n" if trailing_newline else ""), encoding="utf-8")
+    expected = [(p.doc, p.paragraph, p.parent) for p in passages if p.parent is not None]
+    if separators is None:  # lines as store.py writes them: found by the scan, no full parse
+        monkeypatch.setattr(PassageRecords, "fields", lambda *a: pytest.fail("parsed every line"))
+    assert PassageRecords(path).with_parent() == expected and len(expected) == 8
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    assert PassageRecords(tmp_path / "empty.jsonl").with_parent() == []

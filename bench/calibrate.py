@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpora import PARTS, available, questions  # noqa: E402
-from qa.answering import abstain  # noqa: E402
+from qa.answering import abstain, probes  # noqa: E402
 from qa.config import from_env  # noqa: E402
 
 MAX_FALSE = 0.05  # issue 9: at most 5% of answerable questions declined
@@ -52,6 +52,10 @@ GROUPS = {"report-hant": "report", "cmrc-en": "cmrc", "drcd-en": "drcd"}  # same
 # weight: Traditional questions are a target of their own (issue 9).
 WEIGH_WITH = {"cmrc-en": "cmrc", "drcd-en": "drcd"}
 BASELINE = "dense_top"
+# Quantiles of the probe questions' confidences tried as an index's own threshold
+# (qa/answering/probes.py): the highest whose thresholds keep every corpus's leave-one-corpus-out
+# false declines within max(MAX_FALSE, what the fitted threshold alone declines there) is kept.
+QUANTILES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def log(msg: str) -> None:
@@ -89,20 +93,22 @@ def choose_threshold(conf: np.ndarray, y: np.ndarray, budget: float = MAX_FALSE,
 # -- collecting the signals ------------------------------------------------------------------------
 def _code_key() -> str:
     h = hashlib.sha256()
-    for f in sorted((ROOT / "qa").rglob("*.py")) + sorted((ROOT / "qa" / "data").glob("*.tsv")):
+    data = ROOT / "qa" / "data"
+    for f in sorted((ROOT / "qa").rglob("*.py")) + sorted(data.glob("*.tsv")) + [data / "probes.txt"]:
         h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 
 def collect(corpora, cache: Path) -> dict[str, np.ndarray]:
-    """Signals of every question of every corpus part (rows), cached per corpus in `cache`."""
+    """Signals of every question of every corpus part (rows), cached per corpus in `cache`; and, per
+    corpus, the probe questions' signals on its index (qa/answering/probes.py; "probes")."""
     from bench.quality import build, index_folder, one_thread_onnx
     from qa.embedding import make_embedder
     from qa.indexing import store
     from qa.inputs import clean_history, clean_question
     from qa.search.retriever import Retriever
 
-    settings, embedder, out = from_env(), None, []
+    settings, embedder, out, probe_rows = from_env(), None, [], {}
     for corpus in corpora:
         qs = [q for part in PARTS for q in questions(corpus, part)]
         key = hashlib.sha256(json.dumps([_code_key(), settings.abstain_top_k, qs], ensure_ascii=False).encode())
@@ -123,6 +129,7 @@ def collect(corpora, cache: Path) -> dict[str, np.ndarray]:
             log(f"{corpus.name}: signals of {len(qs)} questions in {time.perf_counter() - t0:.0f}s")
             np.savez(
                 path,
+                P=probes.signals(retriever, index, s.abstain_top_k),
                 X=np.array(rows, dtype=np.float64),
                 y=np.array([bool(q["gold"]) for q in qs], dtype=float),
                 part=np.array([q["split"] for q in qs]),
@@ -132,7 +139,8 @@ def collect(corpora, cache: Path) -> dict[str, np.ndarray]:
         with np.load(path) as z:
             n = len(z["y"])
             out.append({k: z[k] for k in ("X", "y", "part", "id")} | {"corpus": np.array([corpus.name] * n)})
-    return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+            probe_rows[corpus.name] = z["P"]
+    return {k: np.concatenate([o[k] for o in out]) for k in out[0]} | {"probes": probe_rows}
 
 
 # -- the model -------------------------------------------------------------------------------------
@@ -166,8 +174,9 @@ def fit_with_threshold(X, y, corpus, budget, veto=None) -> tuple[dict, float]:
     return m, choose_threshold(score(m, X, veto), y, budget, corpus)
 
 
-def loco(X, y, corpus, tune, budget, veto=None) -> dict[str, tuple[float, float]]:
-    """Each corpus's tune rates with its group left out of the fit and the threshold."""
+def loco(X, y, corpus, tune, budget, veto=None, probe=None, q=None) -> dict[str, tuple[float, float]]:
+    """Each corpus's tune rates with its group left out of the fit and the threshold (raised by its
+    probes' quantile `q` under the left-out model, when `probe` is given: corpus -> (X, veto))."""
     group = np.array([GROUPS.get(c, c) for c in corpus])
     out = {}
     for g in np.unique(group):
@@ -175,8 +184,22 @@ def loco(X, y, corpus, tune, budget, veto=None) -> dict[str, tuple[float, float]
         m, t = fit_with_threshold(X[train], y[train], corpus[train], budget, _at(veto, train))
         for c in np.unique(corpus[test]):
             sel = test & (corpus == c)
-            out[c] = rates(score(m, X[sel], _at(veto, sel)), y[sel], t)
+            tc = probes.threshold(t, score(m, *probe[c]), q) if probe else t
+            out[c] = rates(score(m, X[sel], _at(veto, sel)), y[sel], tc)
     return out
+
+
+def choose_quantile(X, y, corpus, tune, budget, veto, probe: dict, fitted: dict) -> tuple[float | None, dict]:
+    """The highest of QUANTILES whose per-index thresholds keep each corpus's leave-one-corpus-out
+    false declines within max(MAX_FALSE, those at the fitted threshold alone, `fitted`); None if
+    none does. Also returns the leave-one-corpus-out rates at that quantile."""
+    best, at_best = None, fitted
+    for q in QUANTILES:
+        out = loco(X, y, corpus, tune, budget, veto, probe, q)
+        if any(not np.isnan(f) and f > max(MAX_FALSE, fitted[c][1]) + 1e-12 for c, (_, f) in out.items()):
+            break
+        best, at_best = q, out
+    return best, at_best
 
 
 def _at(veto, rows):
@@ -232,16 +255,21 @@ def main(argv: list[str] | None = None) -> int:
     m, t = fit_with_threshold(X[tune], y[tune], corpus[tune], budget, veto[tune])
     tb = choose_threshold(base[tune], y[tune], budget, corpus[tune])
     conf = score(m, X, veto)
+    # each index's own threshold from its probe questions (qa/answering/probes.py)
+    probe = {c: (P[:, cols], P[:, -1] > 0) for c, P in data["probes"].items()}
+    q, out_loco = choose_quantile(X, y, corpus, tune, budget, veto, probe, out_loco)
+    at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
     per = {}
     for c in [c.name for c in corpora]:
         at = corpus == c
-        ours_held = rates(conf[at & held], y[at & held], t)
+        ours_held = rates(conf[at & held], y[at & held], at_index[c])
         per[c] = {
             "questions": {
                 p: [int((at & sel & (y == 1)).sum()), int((at & sel & (y == 0)).sum())]
                 for p, sel in (("tune", tune), ("heldout", held))
             },
-            "in_sample": rates(conf[at & tune], y[at & tune], t),
+            "threshold": round(at_index[c], 4),
+            "in_sample": rates(conf[at & tune], y[at & tune], at_index[c]),
             "loco": out_loco.get(c, (float("nan"),) * 2),
             "baseline_tune": rates(base[at & tune], y[at & tune], tb),
             "heldout": ours_held,
@@ -250,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             # answerable questions than the model does there: declined at equal false declines
             "baseline_heldout_matched": matched(base[at & held], y[at & held], ours_held[1]),
         }
-    report = render(per, feats, m, budget, t, tb)
+    report = render(per, feats, m, budget, t, tb, q)
     print(report)
     if args.dry_run:
         return 0
@@ -266,15 +294,21 @@ def main(argv: list[str] | None = None) -> int:
         "mean": m["mean"].round(5).tolist(),
         "std": m["std"].round(5).tolist(),
         "threshold": round(t, 4),
+        "probe_quantile": q,
         "command": command.strip(),
         "rule": (
             f"logistic regression (C={C}, classes balanced, corpora weighing the same, English sets within theirs) on the tune parts; "
             f"threshold: highest with <= {budget:.1%} of answerable tune questions declined (corpora averaged), "
-            f"the largest budget whose leave-one-corpus-out rate is <= {MAX_FALSE:.0%}"
+            f"the largest budget whose leave-one-corpus-out rate is <= {MAX_FALSE:.0%}; "
+            f"an index's own threshold: the higher of that and the probe questions' probe_quantile-th confidence "
+            f"on it (qa/answering/probes.py), the highest quantile keeping each corpus's leave-one-corpus-out "
+            f"false declines <= max({MAX_FALSE:.0%}, those at the fitted threshold)"
         ),
         "baseline": {"signal": BASELINE, "threshold": round(tb, 4)},
         "rates": "[declined unanswerable, declined answerable]",
-        "corpora": {c: {k: (v if k == "questions" else clean(v)) for k, v in r.items()} for c, r in per.items()},
+        "corpora": {
+            c: {k: (v if k in ("questions", "threshold") else clean(v)) for k, v in r.items()} for c, r in per.items()
+        },
     }
     out.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     abstain.load_calibration.cache_clear()
@@ -309,10 +343,15 @@ COLUMNS = (
 )
 
 
-def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float) -> str:
+def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float, q: float | None) -> str:
     """The per-corpus table (declined unanswerable / declined answerable) as Markdown."""
+    own = "none (the fitted threshold everywhere)" if q is None else f"the probes' {q:.2f} quantile where higher"
     lines = [
         f"Threshold {t:.4f} (in-sample budget {budget:.1%}, corpora averaged); baseline: top dense cosine < {tb:.4f}.",
+        "",
+        f"Each index's own threshold (qa/answering/probes.py): {own}: "
+        + ", ".join(f"{c} {r['threshold']:.3f}" for c, r in per.items())
+        + ". The model's columns use it (left out: with the left-out fit's own probe confidences).",
         "",
         "Weights (standardized signals): " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(feats, m["weights"])),
         "",

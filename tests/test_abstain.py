@@ -268,3 +268,58 @@ def test_the_shipped_calibration_fits_the_code():
     model = abstain.load_calibration(Settings().abstention_file)
     assert set(model.features) <= set(abstain.FEATURES)
     assert 0.0 < model.threshold < 1.0
+
+
+def test_an_index_s_own_threshold_is_the_probes_quantile_when_higher(tmp_path):
+    from qa.answering import probes
+
+    qs = probes.questions()
+    assert len(qs) >= 100 and all(q and not q.startswith("#") for q in qs)
+    assert probes.threshold(0.2, np.array([0.0, 0.1, 0.9]), None) == 0.2  # no quantile fitted
+    assert probes.threshold(0.2, np.array([0.0, 0.05, 0.1]), 0.8) == 0.2  # a narrow index: the fitted one
+    assert probes.threshold(0.2, np.linspace(0, 1, 101), 0.8) == pytest.approx(0.8)  # probes score high
+    settings = _calibration(tmp_path / "a.json", [1.0, -1.0], features=["cover_top", "local"], threshold=0.3)
+    model = abstain.load_calibration(settings.abstention_file)
+    assert model.probe_quantile is None
+    X = np.zeros((3, len(abstain.FEATURES)))
+    X[:, abstain.FEATURES.index("cover_top")] = [0.0, 1.0, 2.0]
+    X[:, abstain.FEATURES.index("local")] = [0.5, 0.0, 0.0]
+    rows = [dict(zip(abstain.FEATURES, x)) for x in X]
+    got = model.confidences(X, np.array([False, False, True]))
+    assert got[:2] == pytest.approx([model.confidence(rows[0]), model.confidence(rows[1])]) and got[2] == 0.0
+    m = json.loads((tmp_path / "a.json").read_text()) | {"probe_quantile": 1.5}
+    (tmp_path / "a.json").write_text(json.dumps(m))
+    abstain.load_calibration.cache_clear()
+    with pytest.raises(CalibrationError, match="probe_quantile"):
+        abstain.load_calibration(settings.abstention_file)
+    (tmp_path / "a.json").write_text(json.dumps(m | {"probe_quantile": 0.8}))
+    abstain.load_calibration.cache_clear()
+    assert abstain.load_calibration(settings.abstention_file).probe_quantile == 0.8
+
+
+def test_decide_uses_the_index_threshold_it_is_given(tmp_path):
+    index = _index(REPORT)
+    settings = _calibration(tmp_path / "a.json", [0.0] * len(abstain.FEATURES), threshold=0.4)  # confidence 0.5
+    r = _retrieval("会议听取了什么报告？", [0, 1, 2], index)
+    assert abstain.decide(r, index, settings).found
+    assert not abstain.decide(r, index, settings, threshold=0.6).found
+
+
+def test_an_index_threshold_is_kept_per_version_and_calibration(tmp_path):
+    from qa.answering import probes
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return 0.25
+
+    cal = tmp_path / "a.json"
+    cal.write_text("{}")
+    assert probes.remembered("v1", cal, tmp_path / "cache", compute) == 0.25
+    assert probes.remembered("v1", cal, tmp_path / "cache", compute) == 0.25 and len(calls) == 1
+    cal.write_text('{"refit": 1}')  # another calibration: asked again
+    assert probes.remembered("v1", cal, tmp_path / "cache", compute) == 0.25 and len(calls) == 2
+    assert probes.remembered("", cal, tmp_path / "cache", compute) == 0.25 and len(calls) == 3  # never saved
+    (tmp_path / "file").write_text("")  # a cache folder that cannot be made: computed, no error
+    assert probes.remembered("v2", cal, tmp_path / "file" / "cache", compute) == 0.25 and len(calls) == 4

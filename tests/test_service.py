@@ -119,3 +119,14 @@ def test_empty_question_is_refused_before_anything_loads(tmp_path):
     with pytest.raises(BadInputError, match="empty"):
         service.ask("   ")
     assert service._state is None
+
+
+def test_the_index_threshold_is_computed_once_per_loaded_index(fake_build, monkeypatch):
+    from qa.answering import abstain
+
+    settings, _, _ = fake_build()
+    calls = []
+    monkeypatch.setattr(abstain, "index_threshold", lambda index, retriever, s: calls.append(index) or 1.01)
+    service = QAService(settings, embedder=FakeEmbedder())
+    answers = [service.ask("全国完成了多少座尾矿库环境风险排查？") for _ in range(2)]
+    assert len(calls) == 1 and not any(a.found for a in answers)  # a threshold above 1 declines everything

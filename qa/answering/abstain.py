@@ -417,11 +417,18 @@ class Calibration:
     mean: np.ndarray
     std: np.ndarray
     threshold: float
+    probe_quantile: float | None = None  # qa/answering/probes.py; None: the fitted threshold everywhere
 
     def confidence(self, s: Mapping[str, float]) -> float:
         """Probability-like score in [0, 1] that the top passages answer the question."""
         z = self.bias + float(((np.asarray([s[f] for f in self.features]) - self.mean) / self.std) @ self.weights)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def confidences(self, X: np.ndarray, veto: np.ndarray) -> np.ndarray:
+        """`confidence` of each row of X (signals in FEATURES order); 0 where `veto` (nothing in common)."""
+        cols = [FEATURES.index(f) for f in self.features]
+        z = self.bias + ((X[:, cols] - self.mean) / self.std) @ self.weights
+        return np.where(veto, 0.0, 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
 
 @lru_cache(maxsize=4)
@@ -444,11 +451,14 @@ def load_calibration(path: Path) -> Calibration:
     try:
         arrays = [np.asarray(m[k], dtype=np.float64) for k in ("weights", "mean", "std")]
         bias, threshold = float(m["bias"]), float(m["threshold"])
+        quantile = None if m.get("probe_quantile") is None else float(m["probe_quantile"])
     except (KeyError, TypeError, ValueError) as e:
         raise CalibrationError(f"{path} lacks a usable {e} entry; {fix}") from None
+    if quantile is not None and not 0.0 <= quantile <= 1.0:
+        raise CalibrationError(f"{path}: probe_quantile {quantile} is not in [0, 1]; {fix}")
     if any(a.shape != (len(got),) for a in arrays) or not np.all(arrays[2] > 0):
         raise CalibrationError(f"{path}: weights, mean and std need {len(got)} values each (std > 0); {fix}")
-    return Calibration(tuple(got), arrays[0], bias, arrays[1], arrays[2], threshold)
+    return Calibration(tuple(got), arrays[0], bias, arrays[1], arrays[2], threshold, quantile)
 
 
 def nothing_in_common(s: Mapping[str, float]) -> bool:
@@ -461,10 +471,29 @@ def nothing_in_common(s: Mapping[str, float]) -> bool:
     return not s["english"] and s["terms"] > 0 and s["cover_topk"] == 0
 
 
-def decide(r, index, settings: Settings) -> Decision:
+def index_threshold(index, retriever, settings: Settings) -> float:
+    """This index's threshold: the fitted one, raised to the probe questions' quantile when they
+    score higher here (qa/answering/probes.py). Asks every probe unless a previous process kept
+    the result in Settings.cache_dir."""
+    from qa.answering import probes
+
+    model = load_calibration(Path(settings.abstention_file))
+    if model.probe_quantile is None:
+        return model.threshold
+
+    def compute() -> float:
+        X = probes.signals(retriever, index, settings.abstain_top_k)
+        return probes.threshold(model.threshold, model.confidences(X[:, :-1], X[:, -1] > 0), model.probe_quantile)
+
+    return probes.remembered(index.version, Path(settings.abstention_file), settings.cache_dir, compute)
+
+
+def decide(r, index, settings: Settings, threshold: float | None = None) -> Decision:
     """Decide whether the retrieval result `r` answers its question: not when it has nothing in
-    common with the top paragraphs, else by the fitted model and threshold."""
+    common with the top paragraphs, else by the fitted model and the index's `threshold`
+    (`index_threshold`; the fitted one when None)."""
     model = load_calibration(Path(settings.abstention_file))
     s = signals(r, index, settings.abstain_top_k)
     conf = model.confidence(s) if r.hits and not nothing_in_common(s) else 0.0
-    return Decision(bool(r.hits) and conf >= model.threshold, conf, MappingProxyType(s))
+    cut = model.threshold if threshold is None else threshold
+    return Decision(bool(r.hits) and conf >= cut, conf, MappingProxyType(s))

@@ -66,6 +66,8 @@ class QAService:
         self._load_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._failed_version: str | None = None  # a published version that could not be loaded
+        self._thresholds: dict[tuple[str, int], float] = {}  # (version, id(index)) -> its decision threshold
+        self._threshold_lock = threading.Lock()
         self._follow_error: str | None = None
 
     # -- loading -------------------------------------------------------------------------
@@ -126,7 +128,22 @@ class QAService:
                 f"{self.embedder.dim}; rebuild with: qa build --index {self.settings.index_dir}"
             )
         followup.warm_up()
-        return index, Retriever(index, self.embedder, self.settings)
+        retriever = Retriever(index, self.embedder, self.settings)
+        self._threshold(index, retriever)  # the probes run here, while a previous version still serves
+        return index, retriever
+
+    def _threshold(self, index, retriever) -> float:
+        """The index's decision threshold (abstain.index_threshold), computed once per loaded index."""
+        key = (index.version, id(index))
+        got = self._thresholds.get(key)
+        if got is None:
+            with self._threshold_lock:
+                got = self._thresholds.get(key)
+                if got is None:
+                    got = abstain.index_threshold(index, retriever, self.settings)
+                    # the one being replaced may still answer a question or two; older ones never
+                    self._thresholds = {**dict(list(self._thresholds.items())[-1:]), key: got}
+        return got
 
     # -- questions -----------------------------------------------------------------------
     def check_question(self, question: str) -> str:
@@ -143,7 +160,7 @@ class QAService:
         history = self.check_history(history)
         index, retriever = self._current()
         r = retriever.search(q, history)
-        return r, abstain.decide(r, index, self.settings)
+        return r, abstain.decide(r, index, self.settings, self._threshold(index, retriever))
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         """Answer a question (earlier questions of the conversation in `history`, oldest first):

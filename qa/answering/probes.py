@@ -1,0 +1,85 @@
+"""Each index's own decision threshold, read off questions it cannot answer (the probes).
+
+The fitted threshold (Settings.abstention_file) is one number for every corpus, and the same
+question that is not in the documents scores differently by corpus. An index of many unrelated
+articles (an encyclopedia) meets a question about an article it lacks with passages that match a
+little, so such questions score high there; a narrow plan or manual matches them with nothing.
+One threshold low enough for the narrow corpora's colloquial questions answers many of the
+encyclopedia's absent-article questions.
+
+So each index is asked the probe questions of qa/data/probes.txt once (everyday knowledge, and
+people, places and works made up for the purpose; drawn from no evaluation corpus), and its
+threshold is the larger of the fitted one and the `probe_quantile`-th quantile of the probes'
+confidences: an index that seems to answer what it does not hold must be surer before it answers.
+No labels are involved, so it works on documents nobody here has seen. The quantile is chosen by
+bench/calibrate.py on the tune parts of the evaluation corpora and kept in the calibration file
+(docs/abstention.md has the thresholds it gives each corpus). A narrow index's probes score far
+below the fitted threshold, which then stands unchanged.
+
+Asking the probes takes ~2 s on the report (150 retrievals): the service does it when it loads a
+version (while the previous one still answers), and the result is kept in Settings.cache_dir under
+the version's id and the digests of the calibration and probe files, so the next process (a
+one-shot `qa ask`) reads it instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+PROBES_FILE = Path(__file__).resolve().parent.parent / "data" / "probes.txt"
+
+
+@lru_cache(maxsize=1)
+def questions() -> tuple[str, ...]:
+    """The probe questions (comments and blank lines skipped)."""
+    lines = PROBES_FILE.read_text(encoding="utf-8").splitlines()
+    return tuple(s for s in (line.strip() for line in lines) if s and not s.startswith("#"))
+
+
+def signals(retriever, index, top_k: int) -> np.ndarray:
+    """Each probe's abstention signals on this index (rows in abstain.FEATURES order) and, last, 1.0
+    when it has nothing in common with its top paragraphs (declined whatever the model says)."""
+    from qa.answering import abstain
+
+    rows = []
+    for q in questions():
+        s = abstain.signals(retriever.search(q), index, top_k)
+        rows.append([*abstain.features(s), float(abstain.nothing_in_common(s))])
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(abstain.FEATURES) + 1)
+
+
+def threshold(fitted: float, confidences: np.ndarray, quantile: float | None) -> float:
+    """The index's threshold: the fitted one, or the probes' `quantile`-th confidence when higher."""
+    if quantile is None or not len(confidences):
+        return fitted
+    return max(fitted, float(np.quantile(confidences, quantile)))
+
+
+def remembered(version: str, calibration: Path, cache_dir: Path, compute: Callable[[], float]) -> float:
+    """`compute()` for index `version` under `calibration`, kept on disk in `cache_dir` (version ids are
+    unique: a timestamp and random digits). An index never saved (no version) is not kept; a cache that
+    cannot be read or written is recomputed, never an error."""
+    if not version:
+        return compute()
+    digest = hashlib.sha256(Path(calibration).read_bytes() + PROBES_FILE.read_bytes()).hexdigest()[:16]
+    path = Path(cache_dir) / "thresholds" / f"{version}-{digest}.json"
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"threshold": value}), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return value

@@ -128,8 +128,9 @@ MIXED = ROOT / "eval" / "mixed"
 QUESTIONS = [json.loads(line) for line in (ROOT / "eval" / "mixed.jsonl").read_text(encoding="utf-8").splitlines()]
 # Floors at the closing commit of issue 10 (figures in README "Documents"): every answerable
 # question's best paragraph is the right one, in the right file and page; the boilerplate
-# questions are declined. Abstention fitted on every corpus (bench/calibrate.py) declines none of
-# the answerable questions here (24/24 hold the fact; 19 with the report-only fit before).
+# questions are declined. Abstention fitted on every corpus (bench/calibrate.py) declines one of
+# the answerable questions here since its budget became 4% (23/24 hold the fact; 24 at 3.5%, 19
+# with the report-only fit before).
 HOLDS_FLOOR = 22
 # Known misses, each with its cause outside the readers; the test fails when one is fixed, so the
 # list stays true. (mixed-01 was one until retrieval's sentence tie-break: the report's cover title,

@@ -314,12 +314,23 @@ def test_an_index_threshold_is_kept_per_version_and_calibration(tmp_path):
         calls.append(1)
         return 0.25
 
-    cal = tmp_path / "a.json"
+    cal, cache = tmp_path / "a.json", tmp_path / "cache"
     cal.write_text("{}")
-    assert probes.remembered("v1", cal, tmp_path / "cache", compute) == 0.25
-    assert probes.remembered("v1", cal, tmp_path / "cache", compute) == 0.25 and len(calls) == 1
-    cal.write_text('{"refit": 1}')  # another calibration: asked again
-    assert probes.remembered("v1", cal, tmp_path / "cache", compute) == 0.25 and len(calls) == 2
-    assert probes.remembered("", cal, tmp_path / "cache", compute) == 0.25 and len(calls) == 3  # never saved
-    (tmp_path / "file").write_text("")  # a cache folder that cannot be made: computed, no error
-    assert probes.remembered("v2", cal, tmp_path / "file" / "cache", compute) == 0.25 and len(calls) == 4
+
+    def asked(version, folder=cache) -> int:
+        """How many times the probes ran for one more lookup."""
+        before = len(calls)
+        assert probes.remembered(version, cal, folder, compute) == 0.25
+        return len(calls) - before
+
+    assert (asked("v1"), asked("v1")) == (1, 0)  # kept on disk
+    cal.write_text('{"refit": 1}')
+    assert asked("v1") == 1  # another calibration: asked again
+    assert (asked(""), asked("")) == (1, 1)  # an index never saved: never kept
+    assert (asked("../../x"), asked("../../x")) == (1, 1)  # not a plain folder name: never kept
+    assert not list(tmp_path.rglob("x-*.json"))
+    (tmp_path / "file").write_text("")
+    assert asked("v2", tmp_path / "file" / "cache") == 1  # a cache folder that cannot be made: no error
+    for v in range(probes.KEEP + 5):  # every build is a new version: only the latest KEEP stay
+        asked(f"w{v}")
+    assert len(list((cache / "thresholds").glob("*.json"))) == probes.KEEP

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 PROBES_FILE = Path(__file__).resolve().parent.parent / "data" / "probes.txt"
+KEEP = 100  # thresholds kept on disk (21 bytes each); the oldest go first (every build is a new version)
 
 
 @lru_cache(maxsize=1)
@@ -66,8 +67,8 @@ def remembered(version: str, calibration: Path, cache_dir: Path, compute: Callab
     """`compute()` for index `version` under `calibration`, kept on disk in `cache_dir` (version ids are
     unique: a timestamp and random digits). An index never saved (no version) is not kept; a cache that
     cannot be read or written is recomputed, never an error."""
-    if not version:
-        return compute()
+    if not version or not version.replace("-", "").replace("_", "").isalnum():
+        return compute()  # never saved, or an id that is not a plain folder name: nothing kept
     digest = hashlib.sha256(Path(calibration).read_bytes() + PROBES_FILE.read_bytes()).hexdigest()[:16]
     path = Path(cache_dir) / "thresholds" / f"{version}-{digest}.json"
     try:
@@ -80,6 +81,9 @@ def remembered(version: str, calibration: Path, cache_dir: Path, compute: Callab
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"threshold": value}), encoding="utf-8")
         tmp.replace(path)
+        kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-KEEP]:
+            old.unlink(missing_ok=True)
     except OSError:
         pass
     return value

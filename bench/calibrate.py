@@ -13,6 +13,10 @@ questions about CMRC and DRCD weigh within those corpora), on the
 TUNE parts only. The threshold: the highest that keeps the corpus-averaged share of answerable
 tune questions declined within the budget; the budget is the largest (of BUDGETS) whose
 leave-one-corpus-out rate stays within MAX_FALSE (an in-sample cut is optimistic on unseen text).
+Each index then gets its own threshold (qa/answering/probes.py): the higher of that one and the
+QUANTILE-th confidence of the probe questions (qa/data/probes.txt) on it, the quantile the highest
+of QUANTILES that keeps each corpus's leave-one-corpus-out false declines within max(MAX_FALSE,
+those at the fitted threshold); a narrow corpus's probes score below the fitted threshold.
 
 Printed per corpus (declined = share of unanswerable questions declined, false = share of
 answerable ones declined): in-sample on tune; leave-one-corpus-out (its group left out of the fit

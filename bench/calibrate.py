@@ -169,7 +169,7 @@ def fit(X: np.ndarray, y: np.ndarray, corpus: np.ndarray) -> dict:
 
 def score(m: dict, X: np.ndarray, veto: np.ndarray | None = None) -> np.ndarray:
     """The model's confidence; 0 where `veto` (abstain.nothing_in_common: declined whatever the model says)."""
-    conf = 1 / (1 + np.exp(-np.clip(((X - m["mean"]) / m["std"]) @ m["weights"] + m["bias"], -50, 50)))
+    conf = abstain.probability(X, m["mean"], m["std"], m["weights"], m["bias"])
     return np.where(veto, 0.0, conf) if veto is not None else conf
 
 

@@ -421,14 +421,20 @@ class Calibration:
 
     def confidence(self, s: Mapping[str, float]) -> float:
         """Probability-like score in [0, 1] that the top passages answer the question."""
-        z = self.bias + float(((np.asarray([s[f] for f in self.features]) - self.mean) / self.std) @ self.weights)
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        row = np.asarray([[s[f] for f in self.features]], dtype=np.float64)
+        return float(probability(row, self.mean, self.std, self.weights, self.bias)[0])
 
     def confidences(self, X: np.ndarray, veto: np.ndarray) -> np.ndarray:
         """`confidence` of each row of X (signals in FEATURES order); 0 where `veto` (nothing in common)."""
         cols = [FEATURES.index(f) for f in self.features]
-        z = self.bias + ((X[:, cols] - self.mean) / self.std) @ self.weights
-        return np.where(veto, 0.0, 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
+        return np.where(veto, 0.0, probability(X[:, cols], self.mean, self.std, self.weights, self.bias))
+
+
+def probability(X: np.ndarray, mean, std, weights, bias: float) -> np.ndarray:
+    """The fitted model on rows of signals (the model's own columns): logistic of the standardized
+    signals' weighted sum. One formula for deciding, the probes and bench/calibrate.py's fit."""
+    z = ((X - mean) / std) @ weights + bias
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
 
 @lru_cache(maxsize=4)

@@ -63,6 +63,22 @@ def test_a_question_without_a_year_is_not_scoped(retriever):
     assert ("r.txt", 2) in penalty and ("r.txt", 5) not in penalty and ("r.txt", 8) not in penalty
 
 
+def test_short_paragraphs_give_way_in_proportion_to_how_short(retriever):
+    # A heading or a one-line step is embedded with its document's title in front: its vector is
+    # mostly the title's, close to any question about the document.
+    keys = list(retriever.index.paragraphs)
+    penalty = retriever._short(keys)
+    texts = retriever.index.paragraphs
+    assert set(penalty) == {k for k in keys if len(texts[k]) < retrieval.SHORT_CHARS}
+    shortest, longest = min(penalty, key=lambda k: len(texts[k])), max(penalty, key=lambda k: len(texts[k]))
+    assert penalty[shortest] > penalty[longest] > 0
+    assert penalty[shortest] == pytest.approx(
+        retrieval.SHORT_PENALTY * (1 - len(texts[shortest]) / retrieval.SHORT_CHARS)
+    )
+    retriever.index.paragraphs[("r.txt", 99)] = "长" * retrieval.SHORT_CHARS
+    assert ("r.txt", 99) not in retriever._short([("r.txt", 99)])
+
+
 def _hit(r, paragraph, score):
     return Hit("r.txt", paragraph, score, tuple(p for p in r.index.passages if p.paragraph == paragraph))
 

@@ -14,6 +14,9 @@ a temporary folder), asks every question of each part through QAService.retrieve
   holds          answerable questions whose answer holds a key (qa.evaluate.holds; declined = no)
   declined       share of unanswerable questions declined
   false          share of answerable questions declined
+  unsure wrong   share of the wrong answers (an unanswerable question answered, an answer without
+                 its key) shown with the low-confidence caution (Settings.sure_confidence)
+  unsure right   share of the right answers (holding a key) shown with it
 
 Beside it, the baseline measured in the same run: every non-boilerplate paragraph embedded whole
 with the same model, the question alone embedded, paragraphs ranked by cosine (no lexical side, no
@@ -189,6 +192,8 @@ def summarize(rows: list[dict], base: list[tuple[int | None, float]], qs: list[d
         "holds": m.get("holds"),
         "declined": share(m.get("declined", 0), m.get("unanswerable", 0)),
         "false": share(m.get("wrongly_declined", 0), m.get("answerable", 0)),
+        "unsure_wrong": m.get("unsure_wrong"),
+        "unsure_right": m.get("unsure_right"),
         "base_recall@1": share(sum(r == 1 for r, _ in ans), len(ans)),
         "base_recall@5": share(sum(1 for r, _ in ans if r and r <= 5), len(ans)),
         "base_declined": share(sum(c < t for _, c in un), len(un)),
@@ -208,6 +213,8 @@ COLUMNS = [
     ("holds", "holds"),
     ("declined", "declined"),
     ("false", "false"),
+    ("unsure_wrong", "unsure wrong"),
+    ("unsure_right", "unsure right"),
     ("base_recall@1", "base R@1"),
     ("base_recall@5", "base R@5"),
     ("base_declined", "base declined"),
@@ -262,7 +269,8 @@ Commit {info["commit"]}, {info["date"]}, {info["seconds"]:.0f} s, model {info["m
 Corpora and their tune/heldout parts: bench/corpora.py. Columns: bench/quality.py's docstring;
 in short `holds` = share of answerable questions whose answer contains one of the question's keys
 (declined counts as not holding), `declined` = share of unanswerable questions declined, `false` =
-share of answerable questions declined. Baseline: whole paragraphs, dense cosine only, declines
+share of answerable questions declined; `unsure wrong` / `unsure right` = share of the wrong / right
+answers shown with the low-confidence caution (Settings.sure_confidence). Baseline: whole paragraphs, dense cosine only, declines
 under one top-cosine threshold ({info["threshold"]:.4f}, {threshold_origin(info)}).
 
 {table(rows)}

@@ -216,6 +216,10 @@ def cmd_ask(args, settings) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
+    if answer.unsure:
+        from qa.answering.compose import caution
+
+        print(caution(answer.question))
     print(answer.answer)
     if answer.citations:
         print()

@@ -70,6 +70,12 @@ class Settings:
     # different top-k changes the signals: refit the model after changing it.
     abstain_top_k: int = 3
     abstention_file: Path = Path(__file__).parent / "data" / "abstention.json"
+    # An answer given with a confidence under this is shown with a caution (the documents may not
+    # say it; check the sources). 0.5: the fitted model (classes balanced) finds it no more likely
+    # than not that the documents answer; not tuned. bench/quality.py prints how many of the wrong
+    # answers (an unanswerable question answered, or an answer without the asked fact) and of the
+    # right ones carry it (docs/quality.md, columns "unsure wrong" and "unsure right").
+    sure_confidence: float = 0.5
 
     # Answer composition.
     max_sentences: int = 4  # sentences in the extractive answer
@@ -163,6 +169,8 @@ def validate(s: Settings) -> None:
         raise BadInputError(f"fusion must be 'zscore' or 'rrf', got {s.fusion!r}")
     if s.ef_search < 0:
         raise BadInputError(f"ef_search must be >= 0 (0: the index's own), got {s.ef_search}")
+    if not 0 <= s.sure_confidence <= 1:
+        raise BadInputError(f"sure_confidence must be in 0..1 (0: never a caution), got {s.sure_confidence}")
     if s.chunk_overlap < 0:
         raise BadInputError(f"chunk_overlap must be >= 0, got {s.chunk_overlap}")
     if not 0 < s.port < 65536:

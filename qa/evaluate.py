@@ -112,6 +112,7 @@ def judge(q: dict, answer, ranked: list[tuple[str, int, float]]) -> dict:
         "type": q.get("type", ""),
         "gold": q["gold"],
         "found": answer.found,
+        "unsure": answer.unsure,
         "answer": answer.answer,
         "rank": rank,
         "ranked": [
@@ -211,6 +212,15 @@ def metrics(rows: list[dict]) -> dict:
     un = [r for r in rows if not r["gold"]]
     report["unanswerable"] = len(un)
     report["declined"] = sum(1 for r in un if not r["found"])
+    # The caution on low-confidence answers (Settings.sure_confidence): the share of the wrong
+    # answers that carry it (an unanswerable question answered, or an answer without the asked
+    # fact: it should) and of the right ones (it should not).
+    answered = [r for r in rows if r["found"] and (not r["gold"] or "holds" in r)]
+    wrong = [r for r in answered if not r["gold"] or not r["holds"]]
+    right = [r for r in answered if r["gold"] and r["holds"]]
+    for key, group in (("unsure_wrong", wrong), ("unsure_right", right)):
+        report[key] = round(sum(1 for r in group if r.get("unsure")) / len(group), 3) if group else None
+    report["answered_wrong"], report["answered_right"] = len(wrong), len(right)
     pairs = [r for r in rows if "full_rank" in r]
     if pairs:
         at = lambda key, k: round(sum(1 for r in pairs if r[key] and r[key] <= k) / len(pairs), 3)  # noqa: E731
@@ -251,6 +261,12 @@ def format_report(m: dict) -> str:
             lines.append(f"fact in the answer's first sentence: {m['fact_in_first_sentence']:.3f}")
     if m["unanswerable"]:
         lines.append(f"unanswerable declined: {m['declined']}/{m['unanswerable']}")
+    if m.get("unsure_wrong") is not None or m.get("unsure_right") is not None:
+        share = lambda v: "·" if v is None else f"{v:.3f}"  # noqa: E731
+        lines.append(
+            f"answers shown with a low-confidence caution: {share(m.get('unsure_wrong'))} of the "
+            f"{m['answered_wrong']} wrong ones, {share(m.get('unsure_right'))} of the {m['answered_right']} right ones"
+        )
     if "list_items_in_top8" in m:
         lines.append(f"list questions with every item in the top {LIST_DEPTH}: {m['list_items_in_top8']:.3f}")
     if "followup_vs_full" in m:

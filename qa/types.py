@@ -96,6 +96,11 @@ class Answer:
     citations: tuple[Citation, ...]
     query: str = ""  # the question as retrieval saw it (follow-ups expanded)
     generated: bool = False  # True when an LLM rewrote the extractive answer
+    # The abstention model's confidence that the documents answer the question (None: not decided,
+    # e.g. nothing retrieved), and whether an answer was given below Settings.sure_confidence: the
+    # documents may not say it, and the reader is told so beside the answer (compose.caution).
+    confidence: float | None = None
+    unsure: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -105,4 +110,6 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "query": self.query,
             "generated": self.generated,
+            "confidence": self.confidence,
+            "unsure": self.unsure,
         }

@@ -27,13 +27,15 @@ def citation(n=1, text="第一句。第二句很重要。第三句。", spans=((
     )
 
 
-def answer(found=True, text="第二句很重要。[1]", cites=None, question="问题？", query=""):
+def answer(found=True, text="第二句很重要。[1]", cites=None, question="问题？", query="", unsure=False):
     return Answer(
         question=question,
         found=found,
         answer=text,
         citations=tuple(cites if cites is not None else [citation()]),
         query=query or question,
+        confidence=0.3 if unsure else 0.9,
+        unsure=unsure,
     )
 
 
@@ -157,6 +159,16 @@ def test_panel_marks_nearest_passages_as_not_an_answer_without_highlights():
     assert 'data-found="false"' in html and "参考 1" in html
 
 
+def test_panel_and_json_mark_an_answer_given_with_low_confidence():
+    data = answer(unsure=True).to_json()
+    assert data["unsure"] is True and data["confidence"] == 0.3
+    html = ui.panel_html([data])
+    assert ui.UNSURE in html and "cites-unsure" in html and ui.NOT_AN_ANSWER not in html
+    assert "<mark>第二句很重要。</mark>" in html  # still an answer: its sentences are highlighted
+    assert ui.UNSURE not in ui.panel_html([answer().to_json()])
+    assert ui.caution_markdown("<b>注意</b>") == "*&lt;b&gt;注意&lt;/b&gt;*\n\n"
+
+
 def test_panel_keeps_earlier_turns_collapsed_below_the_latest():
     turns = [answer(question="第一问？").to_json(), answer(question="那第二问呢？", query="第二问 第一问").to_json()]
     html = ui.panel_html(turns)
@@ -184,8 +196,8 @@ def test_empty_panel_invites_a_question():
 class StubService:
     """Answers every question with two cited sentences; records the history it was given."""
 
-    def __init__(self, found=True, error=None):
-        self.found, self.error, self.calls = found, error, []
+    def __init__(self, found=True, error=None, unsure=False):
+        self.found, self.error, self.calls, self.unsure = found, error, [], unsure
 
     def ask(self, question, history=()):
         self.calls.append((question, list(history)))
@@ -193,7 +205,7 @@ class StubService:
             raise self.error
         cites = [citation(1), citation(2, paragraph=20)]
         text = getattr(self, "text", "第二句很重要。[1] 另一句<b>也重要</b>。[2]") if self.found else "文档中没有找到。"
-        return answer(found=self.found, text=text, cites=cites, question=question)
+        return answer(found=self.found, text=text, cites=cites, question=question, unsure=self.unsure)
 
 
 def run(respond, question, messages=(), turns=()):
@@ -216,6 +228,20 @@ def test_respond_streams_sentences_and_draws_the_panel_once():
     assert isinstance(panels[0], str) and 'id="cite-1-2"' in panels[0]
     assert panels[-1] == panels[0]  # the final update carries it too, for API clients
     assert updates[-1][0] == "" and len(updates[-1][3]) == 1
+
+
+def test_respond_puts_the_caution_above_a_low_confidence_answer_in_its_language():
+    from qa.answering.compose import CAUTION, CAUTION_EN
+    from qa.serving.app import make_respond
+
+    updates = run(make_respond(StubService(unsure=True), delay=0), "问题一？")
+    contents = [u[1][-1]["content"] for u in updates[1:]]
+    assert all(c.startswith(ui.caution_markdown(CAUTION)) for c in contents)  # from the first piece on
+    assert 'href="#cite-1-1"' in contents[-1]
+    english = run(make_respond(StubService(unsure=True), delay=0), "What is it?")[-1][1][-1]["content"]
+    assert english.startswith(ui.caution_markdown(CAUTION_EN))
+    sure = run(make_respond(StubService(), delay=0), "问题一？")[-1][1][-1]["content"]
+    assert CAUTION not in ui.md_unescape(sure)
 
 
 def test_respond_passes_earlier_questions_as_history():

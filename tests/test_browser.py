@@ -208,6 +208,39 @@ def test_unanswerable_question_says_so_and_marks_nearest_passages(ui):
     ui.assert_all_local()
 
 
+# Questions about the report answered with middling confidence (bench/quality.py's details): the
+# test asks the one the served model currently answers below the sure level, so a refit of the
+# abstention model moves which one, not whether the caution shows.
+MIDDLING = (
+    "重点排污单位自动监测数据弄虚作假有什么处理？",
+    "黄部长的报告讲了多长时间？",
+    "2023年要新增多少个城市纳入北方地区清洁取暖支持范围？",
+    "关闭搬迁企业地块的土壤污染怎么管控？",
+    "哪些人员列席了这次会议？",
+    "谁出席会议并讲话？",
+)
+
+
+def test_an_answer_given_with_low_confidence_carries_a_caution(ui, live_server):
+    import httpx
+    from playwright.sync_api import expect
+
+    replies = [httpx.post(f"{live_server.url}/api/ask", json={"question": q}, timeout=60).json() for q in MIDDLING]
+    unsure = [(q, a) for q, a in zip(MIDDLING, replies) if a["found"] and a["unsure"]]
+    assert unsure, (
+        f"none of MIDDLING is answered below the sure level now: {[(a['found'], a['confidence']) for a in replies]}"
+    )
+    reply = ui.ask(unsure[0][0], 1)
+    assert reply.startswith("把握不大"), reply
+    assert ui.page.locator("#chat .bot-row").last.locator("a.cite-ref").count() >= 1  # still a cited answer
+    expect(ui.page.locator("#turn-1 .cites-unsure")).to_contain_text("把握不大")
+    assert ui.page.locator("#turn-1 mark").count() >= 1
+    ui.shot("laptop-5-unsure")
+    assert not ui.ask("全国完成了多少座尾矿库环境风险排查？", 2).startswith("把握不大")  # a sure answer: none
+    expect(ui.page.locator("#turn-2 .cites-banner")).to_have_count(0)
+    ui.assert_all_local()
+
+
 def open_documents(ui):
     ui.page.get_by_role("tab", name="文档 / Documents").click()
     ui.page.wait_for_selector("#doc-table")

@@ -370,3 +370,25 @@ def test_failed_rebuild_leaves_real_index_untouched(real_index, tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")  # the only input, so nothing can be indexed
     assert_one_line_error(run_qa("build", tmp_path / "empty.txt", "--index", copy), 2, "empty.txt")
     assert tree_hashes(copy) == before
+
+
+def test_ask_prints_the_caution_above_a_low_confidence_answer(cli, monkeypatch):
+    from qa.answering.compose import CAUTION
+    from qa.serving import service
+    from qa.types import Answer, Citation
+
+    cite = Citation(1, "r.txt", 3, "第三段。", ("第三段。",), ((0, 4),), 1.0, "报告")
+
+    class Stub:
+        def __init__(self, settings):
+            pass
+
+        def ask(self, question, history=()):
+            return Answer(question, True, "第三段。[1]", (cite,), question, confidence=0.3, unsure=unsure)
+
+    monkeypatch.setattr(service, "QAService", Stub)
+    unsure = True
+    lines = cli("ask", "问题？").stdout.splitlines()
+    assert lines[:2] == [CAUTION, "第三段。[1]"]
+    unsure = False
+    assert cli("ask", "问题？").stdout.splitlines()[0] == "第三段。[1]"

@@ -71,6 +71,7 @@ def test_unparsable_values_name_the_variable_and_the_fix(var, raw, kind):
         ({"QA_MAX_FILE_BYTES": "0"}, "max_file_bytes must be > 0"),
         ({"QA_CHUNK_OVERLAP": "-1"}, "chunk_overlap must be >= 0, got -1"),
         ({"QA_PORT": "70000"}, "port must be in 1..65535, got 70000"),
+        ({"QA_SURE_CONFIDENCE": "1.5"}, "sure_confidence must be in 0..1"),
     ],
 )
 def test_values_that_cannot_work_are_refused(env, words):

@@ -161,13 +161,15 @@ def test_holds(answer, keys, expected):
 def test_judge_marks_holds_and_a_declined_answer_never_holds():
     q = {"id": "a", "question": "库容？", "gold": [2], "key": ["3.7亿立方米"]}
     ranked = [("x.txt", 2, 0.9)]
-    ok = judge(q, SimpleNamespace(found=True, answer="库容3.7亿立方米[1]"), ranked)
+    ok = judge(q, SimpleNamespace(found=True, unsure=False, answer="库容3.7亿立方米[1]"), ranked)
     assert ok["holds"] is True and ok["rank"] == 1
-    no = judge(q, SimpleNamespace(found=False, answer="文档中没有找到。最接近：3.7亿立方米[1]"), ranked)
+    no = judge(q, SimpleNamespace(found=False, unsure=False, answer="文档中没有找到。最接近：3.7亿立方米[1]"), ranked)
     assert no["holds"] is False
-    report_style = judge(dict(q, key=None, facts=["3.7亿"]), SimpleNamespace(found=True, answer="3.7亿"), ranked)
+    report_style = judge(
+        dict(q, key=None, facts=["3.7亿"]), SimpleNamespace(found=True, unsure=False, answer="3.7亿"), ranked
+    )
     assert report_style["holds"] is True
-    un = judge({"question": "价格？", "gold": []}, SimpleNamespace(found=False, answer=""), ranked)
+    un = judge({"question": "价格？", "gold": []}, SimpleNamespace(found=False, unsure=False, answer=""), ranked)
     assert "holds" not in un
 
 
@@ -205,10 +207,10 @@ def test_summary_row_and_table():
 
     qs = [{"gold": [1]}, {"gold": [2]}, {"gold": []}, {"gold": []}]
     rows = [
-        {"gold": [1], "rank": 1, "found": True, "holds": True, "type": ""},
+        {"gold": [1], "rank": 1, "found": True, "holds": True, "type": "", "unsure": False},
         {"gold": [2], "rank": 3, "found": False, "holds": False, "type": ""},
         {"gold": [], "rank": None, "found": False, "type": ""},
-        {"gold": [], "rank": None, "found": True, "type": ""},
+        {"gold": [], "rank": None, "found": True, "type": "", "unsure": True},
     ]
     base = [(2, 0.9), (1, 0.7), (None, 0.6), (None, 0.85)]
     s = summarize(rows, base, qs, t=0.8)
@@ -216,6 +218,8 @@ def test_summary_row_and_table():
     assert (s["recall@1"], s["recall@5"], s["mrr@10"]) == (0.5, 1.0, round((1 + 1 / 3) / 2, 3))
     assert (s["holds"], s["declined"], s["false"]) == (0.5, 0.5, 0.5)
     assert (s["base_recall@1"], s["base_recall@5"], s["base_declined"], s["base_false"]) == (0.5, 1.0, 0.5, 0.5)
+    # one wrong answer (the unanswerable one answered) carries the caution, the one right answer not
+    assert (s["unsure_wrong"], s["unsure_right"]) == (1.0, 0.0)
     text = table([{"corpus": "gov", "part": "tune", **s}])
     head, rule, row = text.splitlines()
     assert head.startswith("| corpus") and "base declined" in head and rule.endswith(":|")

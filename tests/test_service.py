@@ -130,3 +130,17 @@ def test_the_index_threshold_is_computed_once_per_loaded_index(fake_build, monke
     service = QAService(settings, embedder=FakeEmbedder())
     answers = [service.ask("全国完成了多少座尾矿库环境风险排查？") for _ in range(2)]
     assert len(calls) == 1 and not any(a.found for a in answers)  # a threshold above 1 declines everything
+
+
+def test_an_answer_below_the_sure_level_is_marked_unsure_and_a_decline_never_is(fake_build):
+    from qa.answering.abstain import Decision
+
+    settings, _, _ = fake_build()
+    service = QAService(settings.replace(sure_confidence=0.5), embedder=FakeEmbedder())
+    r, _ = service.retrieve("全国完成了多少座尾矿库环境风险排查？")
+    low, high = service.compose(r, Decision(True, 0.3, {})), service.compose(r, Decision(True, 0.8, {}))
+    assert low.found and low.unsure and low.confidence == 0.3
+    assert high.found and not high.unsure and high.confidence == 0.8
+    assert low.answer == high.answer  # the caution goes beside the answer, not into it
+    declined = service.compose(r, Decision(False, 0.1, {}))
+    assert not declined.found and not declined.unsure

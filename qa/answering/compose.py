@@ -19,6 +19,11 @@ from qa.types import Answer, Citation, Hit
 
 NOT_FOUND = "文档中没有找到这个问题的答案。下面列出最接近的段落，仅供参考，并不是答案。"
 NOT_FOUND_EN = "The documents do not answer this question. The nearest passages are listed below for reference; they are not an answer."
+# Shown beside an answer given with low confidence (Answer.unsure).
+CAUTION = "把握不大：文档可能没有直接回答这个问题，下面是最接近的原文，请核对出处。"
+CAUTION_EN = (
+    "Low confidence: the documents may not answer this directly. Below is what comes closest; check the sources."
+)
 
 # Sentence choice. Each candidate sentence of the top paragraphs (and each pair of neighbours:
 # a sentence whose fact continues in the next, a clause whose subject sits in the one before)
@@ -200,6 +205,11 @@ def compose(r: Retrieval, index: Index, found: bool, max_sentences: int = 4, top
 
 def _not_found(question: str) -> str:
     return NOT_FOUND_EN if is_english(question) else NOT_FOUND
+
+
+def caution(question: str) -> str:
+    """The note shown beside an answer given with low confidence, in the question's language."""
+    return CAUTION_EN if is_english(question) else CAUTION
 
 
 def _spaced(parts: list[str]) -> bool:

@@ -56,6 +56,8 @@ def make_respond(service, delay: float = STREAM_DELAY):
     """Return the chat handler: (question, messages, turns) -> streams (textbox, messages, panel, turns)."""
     import gradio as gr
 
+    from qa.answering.compose import caution
+
     def respond(question, messages, turns):
         question = (question or "").strip()
         if not question:
@@ -80,13 +82,15 @@ def make_respond(service, delay: float = STREAM_DELAY):
         turns = [*(turns or [])[:shown], data]
         panel = ui.panel_html(turns)
         known = {int(c["n"]) for c in data["citations"]} if answer.found else set()
+        note = ui.caution_markdown(caution(question)) if answer.unsure else ""
         pieces, text = ui.stream_pieces(answer.answer) or [""], ""
         for i, piece in enumerate(pieces):
             text += piece
             last = i == len(pieces) - 1
             # The panel goes out with the first piece (the markers need it) and again, unchanged, with
             # the last, which is what API clients get; in between, redrawing would reset its scroll.
-            yield "", reply(ui.answer_markdown(text, len(turns), known)), panel if i == 0 or last else gr.skip(), turns
+            content = note + ui.answer_markdown(text, len(turns), known)
+            yield "", reply(content), panel if i == 0 or last else gr.skip(), turns
             if not last:
                 time.sleep(delay)
 

@@ -24,6 +24,7 @@ _HTML_CHARS = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#x2
 # Characters of context kept beside a highlighted sentence before the rest of a long paragraph folds.
 FOLD_CONTEXT = 60
 NOT_AN_ANSWER = "不是答案 / 仅供参考 (nearest passages, not an answer)"
+UNSURE = "把握不大，请核对原文 / Low confidence: check the sources"
 EMPTY_PANEL = (
     '<div class="cites-empty"><p>提问后，回答所依据的原文段落会显示在这里。</p>'
     "<p>The passages each answer cites appear here.</p></div>"
@@ -99,6 +100,11 @@ def answer_markdown(text: str, turn: int, known: set[int] | frozenset[int] = fro
         last = m.end()
     parts.append(md_escape(text[last:]))
     return "".join(parts)
+
+
+def caution_markdown(note: str) -> str:
+    """The caution shown above an answer given with low confidence: its own paragraph, in italics."""
+    return f"*{md_escape(note)}*\n\n"
 
 
 def stream_pieces(text: str) -> list[str]:
@@ -213,7 +219,13 @@ def turn_html(answer: dict, turn: int, latest: bool) -> str:
     cites = "".join(citation_html(c, turn, found) for c in answer.get("citations") or ())
     if not answer.get("citations"):
         cites = '<p class="cites-none">没有找到相关段落 / No related passages.</p>'
-    banner = "" if found else f'<p class="cites-banner">{NOT_AN_ANSWER}</p>'
+    banner = (
+        f'<p class="cites-banner">{NOT_AN_ANSWER}</p>'
+        if not found
+        else f'<p class="cites-banner cites-unsure">{UNSURE}</p>'
+        if answer.get("unsure")
+        else ""
+    )
     question = str(answer.get("question", ""))
     query = str(answer.get("query") or question)
     # A follow-up is searched together with the conversation; show how it was understood.

@@ -31,6 +31,7 @@ Contract (the UI codes against this):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import shutil
@@ -176,7 +177,9 @@ class QAService:
     def compose(self, r: Retrieval, decision: Decision) -> Answer:
         """The extractive answer for a retrieval result (the nearest passages when it was declined)."""
         index, _ = self._current()
-        return compose(r, index, decision.found, self.settings.max_sentences, self.settings.top_k)
+        answer = compose(r, index, decision.found, self.settings.max_sentences, self.settings.top_k)
+        unsure = decision.found and decision.confidence < self.settings.sure_confidence
+        return dataclasses.replace(answer, confidence=round(decision.confidence, 4), unsure=unsure)
 
     # -- the index -----------------------------------------------------------------------
     def health(self) -> dict:

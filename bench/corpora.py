@@ -13,6 +13,7 @@
 | cmrc-en, drcd-en | the CMRC / DRCD documents | eval/corpora/english-*.jsonl | their "split" |
 | gov, manual, news | eval/corpora/<name>/docs | eval/corpora/<name>/questions.jsonl | their "split" |
 | mixed | eval/mixed/ | eval/mixed.jsonl | all heldout |
+| gov2 | eval/corpora/gov2/docs | eval/corpora/gov2/questions.jsonl | all heldout |
 
 QA_BENCHMARKS defaults to `<repo>/../shared/benchmarks` (from a git worktree elsewhere, the one
 beside its main checkout); where neither exists (CI's bare machine), to eval/benchmarks-heldout,
@@ -111,6 +112,16 @@ def _corpora() -> dict[str, Corpus]:
             (EVAL / "mixed.jsonl",),
             "PDF, docx, HTML, Big5 files (held out only)",
             parts_of={"mixed.jsonl": "heldout"},
+        )
+    )
+    gov2 = EVAL / "corpora" / "gov2"
+    out.append(
+        Corpus(
+            "gov2",
+            (gov2 / "docs",),
+            (gov2 / "questions.jsonl",),
+            "three government documents of another city, written after the system was tuned (held out only, never tuned on)",
+            parts_of={"questions.jsonl": "heldout"},
         )
     )
     return {c.name: c for c in out}

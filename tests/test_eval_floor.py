@@ -117,7 +117,7 @@ def test_gov_heldout_floors(tmp_path):
 
 def test_gov2_floors(tmp_path):
     # Three government documents written after the system was tuned; nothing is tuned on them
-    # (bench/corpora.py). Measured 2026-12-06 at f766f8e+1 (docs/quality.md), 85 questions (75
+    # (bench/corpora.py). Measured 2026-12-06 at 72f8a6a (docs/quality.md), 85 questions (75
     # answerable): R@1 .680, R@5 .933, holds .613, false declines .160 (12/75), declined .500 (5/10)
     m = _heldout_report(tmp_path, "gov2")
     n = m["answerable"]

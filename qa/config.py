@@ -1,9 +1,14 @@
 """Settings: one frozen object, read from QA_* environment variables and CLI flags, passed explicitly.
 
-Every threshold and weight lives here with the reason for its value next to it; the fitted
-abstention model and its threshold live in one data file (`abstention_file`, by default
-qa/data/abstention.json), written by `python bench/calibrate.py` on the tuning parts of the
-evaluation corpora (never their held-out parts); see docs/retrieval.md.
+Every setting a deployment may change lives here (QA_<NAME> or a flag), with the reason for its
+value next to it: the model, how many passages and paragraphs are read, the fusion and its
+weights, the caution level, the limits on input. The fitted abstention model and its threshold
+live in one data file (`abstention_file`, by default qa/data/abstention.json), written by
+`python bench/calibrate.py` on the tuning parts of the evaluation corpora (never their held-out
+parts). The constants of each ranking or answering rule (the year penalty, the short-paragraph
+prior, the sentence tie-break, list expansion in qa/search/retriever.py; sentence scoring in
+qa/answering/compose.py) stay beside the rule with the sweep that chose them: they are part of
+the rule, measured together with it on the benchmark (docs/retrieval.md), not a deployment knob.
 """
 
 from __future__ import annotations

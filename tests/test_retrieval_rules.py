@@ -129,3 +129,17 @@ def test_a_near_tie_goes_to_the_paragraph_with_the_closest_sentence():
     assert score[("d", 2)] == pytest.approx(5.0 - retrieval.SENTENCE_TIE_MAX)  # 0.2 cosine behind: capped
     score = {("d", 0): 10.0, ("d", 1): 8.0, ("d", 2): 5.0, ("d", 3): 4.0}  # a clear lead stands
     assert [k for k, _ in r._sentence_tiebreak(ranked, score, qv)][:2] == [("d", 0), ("d", 1)]
+
+
+def test_traditional_questions_meet_the_same_rules(retriever):
+    from qa.search.retriever import asks_for_list, ordinal_hint
+
+    assert asks_for_list("2023年要抓好的七項重點任務分別是什麼？") and asks_for_list("2023年重點工作任務清單")
+    assert ordinal_hint("第六項呢？") == ordinal_hint("第六项呢？") == "六是"
+    # A Traditional follow-up leans on the Traditional question before it, as a Simplified one does.
+    follow = retriever.search("那第二項呢？", ["2023年的重點任務有哪些？"])
+    assert (
+        "2023" in follow.query and follow.query == retriever.search("那第二项呢？", ["2023年的重点任务有哪些？"]).query
+    )
+    alone = "碧水保衛戰整治了什麼？"
+    assert retriever.search(alone).query == alone  # leaning on nothing, it keeps the script it was asked in

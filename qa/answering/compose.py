@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answering.kinds import Kind, preferred
+from qa.answering.kinds import Kind, preferred, simplified
 from qa.indexing.chunking import is_item
 from qa.indexing.lexical import tokens
 from qa.indexing.store import Index
@@ -112,7 +112,7 @@ class _Asked:
     def of(cls, r: Retrieval, lexicon: Lexicon) -> _Asked:
         own = _terms(r.question, lexicon)
         terms = {t: 1.0 if t in own else INHERITED_WEIGHT for t in _terms(r.query, lexicon)}
-        items = tuple(h for m in _ITEM_REF.finditer(r.query) for h in ordinal_hint(m.group()).split())
+        items = tuple(h for m in _ITEM_REF.finditer(simplified(r.query)) for h in ordinal_hint(m.group()).split())
         return cls(r.query_vector, terms, tuple(preferred(r.query)), items, lexicon)
 
 

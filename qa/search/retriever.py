@@ -90,13 +90,14 @@ class Retrieval:
 
 
 def asks_for_list(query: str) -> bool:
-    """The question asks for an enumeration (哪些, 有什么, what are the tasks), not for one item by its ordinal."""
-    return bool(_LIST_CUE.search(query)) and not ordinal_hint(query)
+    """The question asks for an enumeration (哪些, 有什么, what are the tasks), not for one item by its
+    ordinal; in Simplified or Traditional characters (分別, 清單, 哪幾個)."""
+    return bool(_LIST_CUE.search(answer_types.simplified(query))) and not ordinal_hint(query)
 
 
 def ordinal_hint(query: str) -> str:
     """'第六项' / 'sixth' -> '六是', the way the documents number list items."""
-    hints = [f"{m.group(1)}是" for m in _ORDINAL.finditer(query)]
+    hints = [f"{m.group(1)}是" for m in _ORDINAL.finditer(answer_types.simplified(query))]
     hints += [f"{_CN_NUM[_EN_ORD.index(m.group(1).lower())]}是" for m in _EN_ORDINAL.finditer(query)]
     return " ".join(hints)
 
@@ -176,7 +177,12 @@ class Retriever:
 
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index
-        query = followup.resolve(question, history)
+        # Follow-up markers (还有, 这个, 第六项 …) are matched in Simplified characters; a question
+        # that leans on nothing keeps the script it was asked in.
+        plain = answer_types.simplified(question)
+        query = followup.resolve(plain, [answer_types.simplified(h) for h in history])
+        if query == plain:
+            query = question
         if _RELATIVE_RE.search(query):  # only then does the reference year matter
             query = relative_years(query, self.reference_year)
         lexicon, english = idx.lexicon, is_english(query)

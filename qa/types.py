@@ -96,8 +96,8 @@ class Answer:
     citations: tuple[Citation, ...]
     query: str = ""  # the question as retrieval saw it (follow-ups expanded)
     generated: bool = False  # True when an LLM rewrote the extractive answer
-    # The abstention model's confidence that the documents answer the question (None: not decided,
-    # e.g. nothing retrieved), and whether an answer was given below Settings.sure_confidence: the
+    # The abstention model's confidence that the documents answer the question (None: an answer
+    # composed without a decision, outside QAService), and whether an answer was given below Settings.sure_confidence: the
     # documents may not say it, and the reader is told so beside the answer (compose.caution).
     confidence: float | None = None
     unsure: bool = False

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa.answering.kinds import simplified
+
 # Openers and closers that mark a question as leaning on the previous one.
 _LEAD = re.compile(r"^\s*(?:那么|那|还有|另外|以及|并且|而|和|跟|同样|再问一下|再问|那在|至于|关于)\s*")
 _TAIL = re.compile(
@@ -148,14 +150,17 @@ def _without_topic(previous: str) -> str:
 
 
 def resolve(question: str, history: Sequence[str]) -> str:
-    """The question as retrieval should see it, given earlier questions (oldest first)."""
-    history = [h for h in history if h and h.strip()]
-    if not history or not is_followup(question):
+    """The question as retrieval should see it, given earlier questions (oldest first). The markers
+    (还有, 这个, 第六项 …) are matched in Simplified characters, so a conversation in Traditional ones
+    resolves the same way (in Simplified); a question that leans on nothing comes back as asked."""
+    history = [simplified(h) for h in history if h and h.strip()]
+    plain = simplified(question)
+    if not history or not is_followup(plain):
         return question.strip()
     previous = resolve(history[-1], history[:-1])  # chains: a follow-up of a follow-up
-    own = _core(question)
-    context = _without_topic(previous) if _switches_topic(question, own) else previous
-    core = own or question.strip()
+    own = _core(plain)
+    context = _without_topic(previous) if _switches_topic(plain, own) else previous
+    core = own or plain.strip()
     for pattern in (_YEAR, _ORDINAL):
         if pattern.search(core):
             context = pattern.sub(" ", context)

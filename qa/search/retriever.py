@@ -178,12 +178,7 @@ class Retriever:
 
     def search(self, question: str, history: Sequence[str] = ()) -> Retrieval:
         s, idx = self.settings, self.index
-        # Follow-up markers (还有, 这个, 第六项 …) are matched in Simplified characters; a question
-        # that leans on nothing keeps the script it was asked in.
-        plain = answer_types.simplified(question)
-        query = followup.resolve(plain, [answer_types.simplified(h) for h in history])
-        if query == plain:
-            query = question
+        query = followup.resolve(question, history)
         if _RELATIVE_RE.search(query):  # only then does the reference year matter
             query = relative_years(query, self.reference_year)
         lexicon, english = idx.lexicon, is_english(query)

@@ -13,7 +13,7 @@ from bench import corpora
 from bench.corpora import CORPORA, questions, sample, split_of, split_of_name
 from qa.evaluate import holds, judge, keys_of
 
-LOCAL = ["report", "report-hant", "gov", "manual", "news", "mixed", "gov2"]  # inside the repository
+LOCAL = ["report", "report-hant", "gov", "gov3", "manual", "news", "mixed", "gov2"]  # inside the repository
 
 
 # ------------------------------------------------------------------------------ corpora and splits

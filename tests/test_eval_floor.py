@@ -2,7 +2,8 @@
 
 Floors sit a little under what the pipeline measures, so noise in a refactor passes but a real
 regression fails: measured on dev (254 questions, 202 answerable) R@1 0.941, R@5 0.990,
-MRR 0.959, English R@5 1.000, 4/202 wrongly declined, 22/52 unanswerable declined (abstention fitted on every corpus), 12/15 list
+MRR 0.959, English R@5 1.000, 4/202 wrongly declined, 22/52 unanswerable declined (abstention fitted on every corpus;
+17/52 and 0/202 since the fit took in gov3 on 2026-12-06), 12/15 list
 questions with every item in the top 8, fact in the first sentence 0.861, follow-ups R@1 0.962
 (the same questions asked in full 0.962).
 """
@@ -45,8 +46,10 @@ def test_abstention_floors(dev_report):
     assert m["wrongly_declined"] <= 0.06 * m["answerable"], m
     # The abstention model is fitted on every corpus's tune part (bench/calibrate.py, docs/abstention.md),
     # no longer on this set alone with the report's own word lists: it declines ~0.42 of these
-    # (0.92 before, in-sample), and far more of the unanswerable questions on other corpora.
-    assert m["declined"] >= 0.40 * m["unanswerable"], m
+    # (0.92 before, in-sample), and far more of the unanswerable questions on other corpora. With
+    # gov3's colloquial questions in the fit (2026-12-06) its threshold fell .175 -> .129: 17/52 here,
+    # and no answerable question declined (3/202 before); docs/abstention.md has the trade.
+    assert m["declined"] >= 0.30 * m["unanswerable"], m
 
 
 def test_followups_do_as_well_as_the_full_questions(dev_report):
@@ -120,10 +123,12 @@ def test_gov_heldout_floors(tmp_path):
 # questions (75 answerable): R@1 .680, R@5 .933, holds .613, false declines .160 (12/75), declined
 # .500 (5/10). gov3: its tune half may be tuned on, this held-out half never; measured 2026-12-06 at
 # 3421d41 (before any tuning), 57 questions (49 answerable): R@1 .714, R@5 .939, holds .673, false
-# declines .102 (5/49), declined 0/8.
+# declines .102 (5/49), declined 0/8. With gov3's tune half in the abstention fit (threshold .175 ->
+# .129, docs/abstention.md): gov2 holds .693, false declines .067 (5/75), declined .300 (3/10); gov3
+# holds .694, false declines .082 (4/49).
 @pytest.mark.parametrize(
     ("corpus", "answerable", "unanswerable", "r1", "r5", "held", "false"),
-    [("gov2", 75, 10, 0.62, 0.88, 0.55, 0.20), ("gov3", 49, 8, 0.65, 0.88, 0.60, 0.16)],
+    [("gov2", 75, 10, 0.62, 0.88, 0.64, 0.10), ("gov3", 49, 8, 0.65, 0.88, 0.62, 0.12)],
 )
 def test_new_government_documents_floors(tmp_path, corpus, answerable, unanswerable, r1, r5, held, false):
     m = _heldout_report(tmp_path, corpus)
@@ -167,8 +172,9 @@ def test_report_heldout_floors_in_simplified_and_traditional(real_index, tmp_pat
     assert m["recall@5"] >= 0.97, m
     assert m["holds"] >= held, m
     assert m["wrongly_declined"] <= 0.08 * m["answerable"], m
-    # 8/17 with abstention fitted on every corpus (14/17 with the report-only fit and word lists)
-    assert m["declined"] >= 0.40 * m["unanswerable"], m
+    # 8/17 with abstention fitted on every corpus (14/17 with the report-only fit and word lists);
+    # 6/17 since the fit took in gov3 (2026-12-06), which cut false declines on gov2 .187 -> .067
+    assert m["declined"] >= 0.30 * m["unanswerable"], m
 
 
 def test_drcd_heldout_sample_floors(tmp_path):

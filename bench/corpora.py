@@ -14,6 +14,7 @@
 | gov, gov3, manual, news | eval/corpora/<name>/docs | eval/corpora/<name>/questions.jsonl | their "split" |
 | mixed | eval/mixed/ | eval/mixed.jsonl | all heldout |
 | gov2 | eval/corpora/gov2/docs | eval/corpora/gov2/questions.jsonl | all heldout |
+| gov4 | eval/corpora/gov4/docs | eval/corpora/gov4/questions.jsonl | all heldout |
 
 QA_BENCHMARKS defaults to `<repo>/../shared/benchmarks` (from a git worktree elsewhere, the one
 beside its main checkout); where neither exists (CI's bare machine), to eval/benchmarks-heldout,
@@ -122,6 +123,16 @@ def _corpora() -> dict[str, Corpus]:
             (gov2 / "docs",),
             (gov2 / "questions.jsonl",),
             "three government documents of another city, written after the system was tuned (held out only, never tuned on)",
+            parts_of={"questions.jsonl": "heldout"},
+        )
+    )
+    gov4 = EVAL / "corpora" / "gov4"
+    out.append(
+        Corpus(
+            "gov4",
+            (gov4 / "docs",),
+            (gov4 / "questions.jsonl",),
+            "three government documents of a fourth city, written after the gov3 refit (held out only, never tuned on)",
             parts_of={"questions.jsonl": "heldout"},
         )
     )

@@ -99,6 +99,9 @@ class BM25:
 
     __hash__ = None  # mutable engine inside: equal indexes need not hash alike
 
+    # k1 1.2, b 0.75 (Lucene's defaults) stay: swept on the tune parts of nine corpora (bench/quality.py,
+    # 2026-12-06, R@1 moved): b 0.5 report/drcd/manual +1 each, news -1, holds gov/gov3 -1; b 0.9 gov
+    # and news -1, gov3 R@5 +1; k1 0.8 cmrc/drcd/gov -1, news -2; k1 1.6 gov3 and news -1.
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25:
         """Index `texts` (row i = text i): bm25s's Lucene BM25, its score matrix computed here with numpy.

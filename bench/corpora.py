@@ -78,6 +78,11 @@ class Corpus:
     parts_of: dict[str, str] = field(default_factory=dict)  # question file name -> part, when the file decides
     traditional: bool = False  # questions converted to Traditional characters (OpenCC s2t)
 
+    @property
+    def heldout_only(self) -> bool:
+        """Every question file is held out (mixed, gov2, gov4): nothing of it may be tuned on."""
+        return bool(self.parts_of) and all(self.parts_of.get(f.name) == "heldout" for f in self.files)
+
     def missing(self) -> list[Path]:
         """Files or folders this corpus needs that are not there."""
         return [p for p in (*self.docs, *self.files) if not p.exists()]
@@ -116,26 +121,20 @@ def _corpora() -> dict[str, Corpus]:
             parts_of={"mixed.jsonl": "heldout"},
         )
     )
-    gov2 = EVAL / "corpora" / "gov2"
-    out.append(
-        Corpus(
-            "gov2",
-            (gov2 / "docs",),
-            (gov2 / "questions.jsonl",),
-            "three government documents of another city, written after the system was tuned (held out only, never tuned on)",
-            parts_of={"questions.jsonl": "heldout"},
+    for name, about in (
+        ("gov2", "three government documents of another city, written after the system was tuned"),
+        ("gov4", "three government documents of a fourth city, written after the gov3 refit"),
+    ):
+        folder = EVAL / "corpora" / name
+        out.append(
+            Corpus(
+                name,
+                (folder / "docs",),
+                (folder / "questions.jsonl",),
+                f"{about} (held out only, never tuned on)",
+                parts_of={"questions.jsonl": "heldout"},
+            )
         )
-    )
-    gov4 = EVAL / "corpora" / "gov4"
-    out.append(
-        Corpus(
-            "gov4",
-            (gov4 / "docs",),
-            (gov4 / "questions.jsonl",),
-            "three government documents of a fourth city, written after the gov3 refit (held out only, never tuned on)",
-            parts_of={"questions.jsonl": "heldout"},
-        )
-    )
     return {c.name: c for c in out}
 
 

@@ -15,6 +15,7 @@
 | mixed | eval/mixed/ | eval/mixed.jsonl | all heldout |
 | gov2 | eval/corpora/gov2/docs | eval/corpora/gov2/questions.jsonl | all heldout |
 | gov4 | eval/corpora/gov4/docs | eval/corpora/gov4/questions.jsonl | all heldout |
+| drcd2 | eval/corpora/drcd2/docs | eval/corpora/drcd2/questions.jsonl | all heldout |
 
 QA_BENCHMARKS defaults to `<repo>/../shared/benchmarks` (from a git worktree elsewhere, the one
 beside its main checkout); where neither exists (CI's bare machine), to eval/benchmarks-heldout,
@@ -124,6 +125,7 @@ def _corpora() -> dict[str, Corpus]:
     for name, about in (
         ("gov2", "three government documents of another city, written after the system was tuned"),
         ("gov4", "three government documents of a fourth city, written after the gov3 refit"),
+        ("drcd2", "DRCD dev articles 120-239, 60 Traditional Wikipedia articles not in drcd"),
     ):
         folder = EVAL / "corpora" / name
         out.append(

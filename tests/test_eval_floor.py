@@ -196,3 +196,18 @@ def test_drcd_heldout_sample_floors(tmp_path):
     assert m["holds"] >= 0.90, m
     assert m["wrongly_declined"] <= 0.08 * n, m
     assert m["declined"] >= 0.73 * m["unanswerable"], m
+
+
+def test_fresh_drcd_articles_floors(tmp_path):
+    # DRCD dev articles 120-239 (eval/corpora/drcd2), which nobody here read or tuned on: the issue's
+    # "more DRCD articles" of the same kind. Measured once at 36a4b72 (the code before it was made),
+    # all 736 questions: R@1 .986, R@5 1.000, holds .927, false declines .023, declined .947; on this
+    # 100-question sample (59 answerable, 41 about the 60 articles not indexed): R@1 .983, holds
+    # .932, false declines .051 (3/59), declined .951 (39/41)
+    m = _heldout_report(tmp_path, "drcd2", limit=100)
+    n = m["answerable"]
+    assert n == 59 and m["unanswerable"] == 41, m
+    assert m["recall@1"] >= 0.93, m
+    assert m["holds"] >= 0.86, m
+    assert m["wrongly_declined"] <= 0.10 * n, m
+    assert m["declined"] >= 0.85 * m["unanswerable"], m

@@ -43,11 +43,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpora import PARTS, available, questions  # noqa: E402
 from qa.answering import abstain, probes  # noqa: E402
+from qa.answering import fit as fitting  # noqa: E402
 from qa.config import from_env  # noqa: E402
 
 MAX_FALSE = 0.05  # issue 9: at most 5% of answerable questions declined
 BUDGETS = (0.05, 0.045, 0.04, 0.035, 0.03, 0.025, 0.02)
-C = 1.0  # inverse L2 strength of the logistic fit
+C = fitting.C  # inverse L2 strength of the logistic fit
 GROUPS = {"report-hant": "report", "cmrc-en": "cmrc", "drcd-en": "drcd"}  # same documents or questions
 # In the fit, a few dozen English questions about the CMRC / DRCD articles weigh as part of those
 # corpora, not as corpora of their own (weighed alone, 20 questions pulled the fit as hard as 900:
@@ -65,32 +66,12 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-# -- thresholds (also used by bench/quality.py) ----------------------------------------------------
-def _cuts(conf: np.ndarray) -> np.ndarray:
-    c = np.unique(np.concatenate([conf, [-1e9, 1e9]]))
-    return (c[:-1] + c[1:]) / 2
-
-
-def rates(conf: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float]:
-    """(share of unanswerable declined, share of answerable declined) at cut `t`."""
-    declined_un = float(np.mean(conf[y == 0] < t)) if (y == 0).any() else float("nan")
-    false = float(np.mean(conf[y == 1] < t)) if (y == 1).any() else float("nan")
-    return declined_un, false
-
-
-def weighted_false(conf: np.ndarray, y: np.ndarray, groups: np.ndarray, t: float) -> float:
-    """Share of answerable questions declined at `t`, each group (corpus) weighing the same."""
-    per = [np.mean(conf[(groups == g) & (y == 1)] < t) for g in np.unique(groups) if ((groups == g) & (y == 1)).any()]
-    return float(np.mean(per))
+# -- thresholds (also used by bench/quality.py): qa/answering/fit.py's ----------------------------
+cuts, rates, weighted_false, score = fitting.cuts, fitting.rates, fitting.weighted_false, fitting.score
 
 
 def choose_threshold(conf: np.ndarray, y: np.ndarray, budget: float = MAX_FALSE, groups=None) -> float:
-    """Highest cut (most unanswerable declined) that keeps answerable declined <= `budget`
-    (with `groups`: the average of each group's share)."""
-    groups = np.zeros(len(y), int) if groups is None else np.asarray(groups)
-    cuts = _cuts(conf)
-    ok = [t for t in cuts if weighted_false(conf, y, groups, t) <= budget]
-    return float(max(ok)) if ok else float(cuts[0])
+    return fitting.choose_threshold(conf, y, budget, groups)
 
 
 # -- collecting the signals ------------------------------------------------------------------------
@@ -148,28 +129,9 @@ def collect(corpora, cache: Path) -> dict[str, np.ndarray]:
 
 # -- the model -------------------------------------------------------------------------------------
 def fit(X: np.ndarray, y: np.ndarray, corpus: np.ndarray) -> dict:
-    """Standardize, then a class-balanced logistic regression in which every corpus weighs the same
-    (WEIGH_WITH: the English sets within their documents' corpus)."""
-    from sklearn.linear_model import LogisticRegression
-
-    corpus = np.array([WEIGH_WITH.get(c, c) for c in corpus])
-    mean, std = X.mean(0), X.std(0)
-    std[std == 0] = 1.0
-    w = np.zeros(len(y))
-    for c in np.unique(corpus):
-        for label in (0, 1):
-            m = (corpus == c) & (y == label)
-            if m.any():  # each corpus 1 in all; within it, each class half (when it has both)
-                w[m] = 1.0 / m.sum() / (2 if ((corpus == c) & (y != label)).any() else 1)
-    w[y == 0] *= w[y == 1].sum() / w[y == 0].sum()  # the classes balanced over all corpora
-    model = LogisticRegression(C=C, max_iter=5000).fit((X - mean) / std, y, sample_weight=w * len(y) / w.sum())
-    return {"weights": model.coef_[0], "bias": float(model.intercept_[0]), "mean": mean, "std": std}
-
-
-def score(m: dict, X: np.ndarray, veto: np.ndarray | None = None) -> np.ndarray:
-    """The model's confidence; 0 where `veto` (abstain.nothing_in_common: declined whatever the model says)."""
-    conf = abstain.probability(X, m["mean"], m["std"], m["weights"], m["bias"])
-    return np.where(veto, 0.0, conf) if veto is not None else conf
+    """qa/answering/fit.py's fit, every corpus weighing the same (WEIGH_WITH: the English sets within
+    their documents' corpus)."""
+    return fitting.fit(X, y, np.array([WEIGH_WITH.get(c, c) for c in corpus]), C)
 
 
 def fit_with_threshold(X, y, corpus, budget, veto=None) -> tuple[dict, float]:

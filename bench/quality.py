@@ -139,19 +139,23 @@ def baseline_threshold(pairs: list[tuple[dict, float]], budget: float = BASELINE
 
 
 # -- the pipeline ----------------------------------------------------------------------------------
-def build(corpus: Corpus, settings, embedder, folder: Path, synonyms: bool = True):
+def build(corpus: Corpus, settings, embedder, folder: Path, synonyms: bool = True, own: bool = True):
     """Index the corpus's documents with `qa build`'s code into `folder`; returns (settings, documents).
 
-    The corpus's synonyms file and examples (docs/synonyms.md) go in as `qa build` takes them,
-    unless `synonyms` is False (the general mechanisms alone)."""
+    The corpus's synonyms file, examples (docs/synonyms.md) and own abstention model (`qa
+    calibrate`, docs/abstention.md) go in as `qa build` takes them, unless `synonyms` or `own` is
+    False (the general mechanisms alone)."""
+    from qa.answering.abstain import OWN_FILE
     from qa.indexing import builder as indexer
     from qa.indexing.synonyms import FILE
+
+    left_out = {name for name, keep in ((FILE, synonyms), (OWN_FILE, own)) if not keep}
 
     s = settings.replace(index_dir=folder, data_dir=corpus.docs[0])
     t0 = time.perf_counter()
     with indexer.lock(s):
         docs, skipped = indexer.load_documents(corpus.docs, s)
-        corpus_files = {k: v for k, v in indexer.corpus_files(corpus.docs).items() if synonyms or k != FILE}
+        corpus_files = {k: v for k, v in indexer.corpus_files(corpus.docs).items() if k not in left_out}
         index = indexer.build_documents(docs, s, embedder, None, True, skipped, corpus_files)
     r = index.manifest["reused"]
     log(
@@ -293,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         "to compare a run over some corpora with the full table",
     )
     ap.add_argument("--no-synonyms", action="store_true", help="index without the corpora's synonyms.tsv files")
+    ap.add_argument(
+        "--general-abstention",
+        action="store_true",
+        help="index without the corpora's own abstention.json (qa calibrate): the general model decides everywhere",
+    )
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     if not parts or any(p not in PARTS for p in parts):
@@ -324,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         vectors = VectorCache(embedder, work / f"vectors-{hashlib.sha256(settings.model.encode()).hexdigest()[:8]}.npz")
         for corpus in corpora:
             # Corpora over the same documents share one index folder (report and report-hant, cmrc and cmrc-en).
-            folder = work / (index_folder(corpus) + ("-no-synonyms" if args.no_synonyms else ""))
-            s, docs = build(corpus, settings, embedder, folder, synonyms=not args.no_synonyms)
+            suffix = ("-no-synonyms" if args.no_synonyms else "") + ("-general" if args.general_abstention else "")
+            folder = work / (index_folder(corpus) + suffix)
+            s, docs = build(corpus, settings, embedder, folder, not args.no_synonyms, not args.general_abstention)
             service = QAService(s, embedder=embedder)
             base = Baseline(docs, vectors)
             tune_all = questions(corpus, "tune")

@@ -19,6 +19,7 @@ examples:
   qa ask --json "全国完成了多少座尾矿库环境风险排查？"
   qa ask "那核安全方面呢？" --history "2023年的重点任务有哪些？"
   qa eval eval/dev.jsonl --details out.jsonl
+  qa calibrate eval/dev.jsonl --out data/abstention.json   fit "do the documents say?" to your questions
   qa serve                                   chat UI on http://127.0.0.1:7860
 
 settings come from flags, then QA_* environment variables (QA_INDEX_DIR, QA_DATA_DIR,
@@ -27,6 +28,17 @@ see README.md.
 
 exit codes: 0 ok, 1 other error, 2 bad input, 3 index missing, 4 index corrupt or
 mismatched, 5 model unavailable, 6 another build of the index is running, 130 interrupted.
+"""
+
+
+CALIBRATE_EPILOG = """\
+example: qa calibrate my-questions.jsonl --out data/abstention.json && qa build data/
+
+Questions as for qa eval, with "gold": [] for a question the documents do not answer: at least
+60 answerable and 20 unanswerable, written by the people who will ask. The cut is read off 5-fold
+cross-validation; the file is written only when that declines more unanswerable questions than
+the model the index uses now (--force writes it anyway). Remove the file and rebuild to go back
+to the general model.
 """
 
 
@@ -98,6 +110,28 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("file", type=Path, help='JSON Lines: {"question", "gold": [paragraph numbers], "file"?, "history"?}')
     e.add_argument("--details", type=Path, metavar="OUT", help="write one JSON line per question with its ranking")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    c = add(
+        "calibrate",
+        "fit the decision whether the documents answer a question to questions written for these documents "
+        "(answerable ones and ones they do not answer): a model of the corpus's own, written as abstention.json "
+        "for the top of the documents' folder, which the next qa build keeps in the index",
+        CALIBRATE_EPILOG,
+    )
+    c.add_argument(
+        "file", type=Path, help='JSON Lines: {"question", "gold": [paragraph numbers] or [], "file"?, "history"?}'
+    )
+    c.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="where to write the model (FOLDER/abstention.json)"
+    )
+    c.add_argument(
+        "--max-false",
+        type=float,
+        default=0.03,
+        metavar="SHARE",
+        help="share of answerable questions it may decline, cross-validated (default 0.03)",
+    )
+    c.add_argument("--force", action="store_true", help="write the model even when it does no better")
 
     s = add(
         "serve",
@@ -246,6 +280,61 @@ def cmd_eval(args, settings) -> int:
     return 0
 
 
+def cmd_calibrate(args, settings) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from qa.answering import abstain, fit
+    from qa.evaluate import read_questions
+    from qa.serving.service import QAService
+
+    if not 0 <= args.max_false < 1:
+        raise BadInputError(f"--max-false must be a share in [0, 1), got {args.max_false}")
+    problems: list[str] = []
+    questions = read_questions(args.file, problems)
+    for problem in problems:
+        print(f"qa: warning: {problem}", file=sys.stderr)
+    service = QAService(settings)
+    rows, y, now = [], [], []
+    quiet = os.environ.get("QA_PROGRESS", "1") == "0"
+    for q in tqdm(questions, desc="asking", unit="q", file=sys.stderr, disable=quiet):
+        r, decision = service.retrieve(q["question"], q.get("history") or [])
+        rows.append(abstain.features(decision.signals))
+        y.append(bool(q["gold"]))
+        now.append(decision.found)
+    X, y, now = np.array(rows, dtype=np.float64), np.array(y, dtype=float), np.array(now)
+    veto = np.array([abstain.nothing_in_common(dict(zip(abstain.FEATURES, row))) for row in X], bool)
+    model, t, (declined, false) = fit.own(X, y, veto, args.max_false)
+    now_declined, now_false = float(np.mean(~now[y == 0])), float(np.mean(~now[y == 1]))
+    n_ans, n_un = int(y.sum()), int((y == 0).sum())
+    print(f"{n_ans} answerable and {n_un} unanswerable questions ({args.file})")
+    print(
+        f"  the model the index uses now: declines {now_declined:.1%} of the unanswerable, {now_false:.1%} of the answerable"
+    )
+    print(
+        f"  its own, {fit.FOLDS}-fold cross-validated:   declines {declined:.1%} of the unanswerable, {false:.1%} of the answerable"
+    )
+    better = declined > now_declined and false <= max(now_false, args.max_false)
+    if not better and not args.force:
+        print("qa: the model of its own does no better here; nothing written (--force writes it)", file=sys.stderr)
+        return 1
+    out = fit.own_file(
+        model,
+        t,
+        command=f"qa calibrate {args.file} --out {args.out} --max-false {args.max_false}",
+        questions={"file": args.file.name, "answerable": n_ans, "unanswerable": n_un},
+        cross_validated={"declined": round(declined, 3), "false": round(false, 3), "max_false": args.max_false},
+        before={"declined": round(now_declined, 3), "false": round(now_false, 3)},
+        model=service.embedder.name,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}; rebuild to use it: qa build {args.out.parent}")
+    if args.out.name != abstain.OWN_FILE:
+        print(f"qa: warning: qa build reads the file called {abstain.OWN_FILE} at the top of a folder", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args, settings) -> int:
     from qa.serving.app import serve
 
@@ -253,7 +342,7 @@ def cmd_serve(args, settings) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "calibrate": cmd_calibrate, "serve": cmd_serve}
 
 
 class _ProgressBar:

@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "data" / "000_2a377fbb1db50b86.txt"
 QA_BIN = Path(sys.executable).with_name("qa")
 CORPUS_FILES = ("synonyms.tsv", "examples.txt")  # the report's corpus data (docs/synonyms.md)
+# ... and its own abstention model (qa calibrate, docs/abstention.md): fitted with the real model's
+# signals, so only indexes built with the real model take it (a fake embedder's build refuses it)
+REAL_MODEL_FILES = (*CORPUS_FILES, "abstention.json")
 
 
 @pytest.fixture
@@ -139,7 +142,7 @@ def live_server(tmp_path_factory, real_index) -> LiveServer:
     root = tmp_path_factory.mktemp("serve")
     data, index, log = root / "data", root / "index", root / "serve.log"
     data.mkdir()
-    for name in (REPORT.name, *CORPUS_FILES):  # the report, its synonyms and example questions
+    for name in (REPORT.name, *REAL_MODEL_FILES):  # the report, its synonyms, example questions, own model
         shutil.copy(REPORT.parent / name, data / name)
     shutil.copytree(real_index, index)
     port = _free_port()

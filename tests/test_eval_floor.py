@@ -49,7 +49,9 @@ def test_abstention_floors(dev_report):
     # (0.92 before, in-sample), and far more of the unanswerable questions on other corpora. With
     # gov3's colloquial questions in the fit (2026-12-06) its threshold fell .175 -> .129: 17/52 here,
     # and no answerable question declined (3/202 before); docs/abstention.md has the trade.
-    assert m["declined"] >= 0.30 * m["unanswerable"], m
+    # Since the report carries its own model (data/abstention.json, `qa calibrate` on this set:
+    # in-sample here, so the held-out floor below is the one that counts) 34/52, 3/202 answerable.
+    assert m["declined"] >= 0.55 * m["unanswerable"], m
 
 
 def test_followups_do_as_well_as_the_full_questions(dev_report):
@@ -179,8 +181,9 @@ def test_report_heldout_floors_in_simplified_and_traditional(real_index, tmp_pat
     assert m["holds"] >= held, m
     assert m["wrongly_declined"] <= 0.08 * m["answerable"], m
     # 8/17 with abstention fitted on every corpus (14/17 with the report-only fit and word lists);
-    # 6/17 since the fit took in gov3 (2026-12-06), which cut false declines on gov2 .187 -> .067
-    assert m["declined"] >= 0.30 * m["unanswerable"], m
+    # 6/17 since the fit took in gov3 (2026-12-06), which cut false declines on gov2 .187 -> .067;
+    # 11/17 (false 1/75) with the report's own model (data/abstention.json, fitted on dev only)
+    assert m["declined"] >= 0.55 * m["unanswerable"], m
 
 
 def test_drcd_heldout_sample_floors(tmp_path):

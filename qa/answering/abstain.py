@@ -25,6 +25,11 @@ corpus (none is a word list drawn from one document or one question set):
 The weights, the standardization and the threshold are fitted by `python bench/calibrate.py` on
 the tuning parts of several corpora and written to Settings.abstention_file
 (qa/data/abstention.json), with the per-corpus rates it measured, leave-one-corpus-out included.
+
+A corpus may carry its own model instead: `qa calibrate` fits one to questions written for its
+documents (answerable and not, qa/answering/fit.py) and writes an `abstention.json` that goes at
+the top of the documents' folder, where `qa build` keeps it in the index like synonyms.tsv
+(`model_for`). Knowledge of one corpus's questions stays in that corpus's data.
 """
 
 from __future__ import annotations
@@ -440,11 +445,19 @@ def probability(X: np.ndarray, mean, std, weights, bias: float) -> np.ndarray:
 @lru_cache(maxsize=4)
 def load_calibration(path: Path) -> Calibration:
     """The calibration at `path`, checked against the signals this code computes."""
-    fix = f"refit it with: {COMMAND}"
     try:
-        m = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CalibrationError(f"{path}: no abstention calibration there; {fix}") from None
+        raise CalibrationError(f"{path}: no abstention calibration there; refit it with: {COMMAND}") from None
+    return parse_calibration(text, str(path))
+
+
+@lru_cache(maxsize=8)
+def parse_calibration(text: str, where: str, fix: str = f"refit it with: {COMMAND}") -> Calibration:
+    """The calibration in `text` (JSON; `where` names it in messages), checked against the signals this code computes."""
+    path = where
+    try:
+        m = json.loads(text)
     except ValueError as e:
         raise CalibrationError(f"{path} is not valid JSON ({e}); {fix}") from None
     got = m.get("features") if isinstance(m, dict) else None
@@ -478,13 +491,50 @@ def nothing_in_common(s: Mapping[str, float]) -> bool:
     return not s["english"] and s["terms"] > 0 and s["cover_topk"] == 0
 
 
+# A corpus's own model (`qa calibrate`), at the top of its documents' folder and kept in its index.
+OWN_FILE = "abstention.json"
+OWN_FIX = "fit it again with: qa calibrate QUESTIONS.jsonl --out FOLDER/abstention.json, or remove it"
+
+
+@lru_cache(maxsize=8)
+def own_calibration(text: str, where: str, model: str | None = None) -> Calibration:
+    """A corpus's own model from its abstention.json text, checked against this code's signals and,
+    given `model`, against the embedding model it was fitted with (its cosines are that model's)."""
+    got = parse_calibration(text, where, OWN_FIX)
+    fitted_with = json.loads(text).get("model")
+    if model is not None and fitted_with not in (None, model):
+        raise CalibrationError(f"{where} was fitted with the model {fitted_with}, the index uses {model}; {OWN_FIX}")
+    return got
+
+
+def model_for(index, settings: Settings) -> Calibration:
+    """The model that decides for `index`: its corpus's own (abstention.json kept at `qa build`) when
+    it has a usable one, else the general one (Settings.abstention_file). An own model that no longer
+    fits (fitted with another embedding model, or for signals this code dropped) is passed over with
+    a warning, once per index version."""
+    text = getattr(index, "corpus_files", {}).get(OWN_FILE)
+    if text:
+        try:
+            return own_calibration(text, f"the index's {OWN_FILE}", index.manifest.get("model"))
+        except CalibrationError as e:
+            _warn_once(index.version, f"{e}; deciding with the general model")
+    return load_calibration(Path(settings.abstention_file))
+
+
+@lru_cache(maxsize=32)
+def _warn_once(version: str, message: str) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning(message)
+
+
 def index_threshold(index, retriever, settings: Settings) -> float:
-    """This index's threshold: the fitted one, raised to the probe questions' quantile when they
-    score higher here (qa/answering/probes.py). Asks every probe unless a previous process kept
-    the result in Settings.cache_dir."""
+    """This index's threshold: its own model's (`model_for`), else the fitted one, raised to the
+    probe questions' quantile when they score higher here (qa/answering/probes.py). Asks every
+    probe unless a previous process kept the result in Settings.cache_dir."""
     from qa.answering import probes
 
-    model = load_calibration(Path(settings.abstention_file))
+    model = model_for(index, settings)
     if model.probe_quantile is None:
         return model.threshold
 
@@ -499,7 +549,7 @@ def decide(r, index, settings: Settings, threshold: float | None = None) -> Deci
     """Decide whether the retrieval result `r` answers its question: not when it has nothing in
     common with the top paragraphs, else by the fitted model and the index's `threshold`
     (`index_threshold`; the fitted one when None)."""
-    model = load_calibration(Path(settings.abstention_file))
+    model = model_for(index, settings)
     s = signals(r, index, settings.abstain_top_k)
     conf = model.confidence(s) if r.hits and not nothing_in_common(s) else 0.0
     cut = model.threshold if threshold is None else threshold

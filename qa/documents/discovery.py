@@ -10,8 +10,9 @@ from qa.errors import BadInputError, QAError
 from qa.types import Document
 
 # Files at the top of an indexed folder that describe the corpus rather than being documents:
-# its synonyms and its example questions (docs/synonyms.md). `qa build` keeps them in the index.
-CORPUS_FILES = ("synonyms.tsv", "examples.txt")
+# its synonyms and its example questions (docs/synonyms.md), and its own abstention model
+# (`qa calibrate`, docs/abstention.md). `qa build` keeps them in the index.
+CORPUS_FILES = ("synonyms.tsv", "examples.txt", "abstention.json")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +26,7 @@ from qa.answering import abstain
 from qa.config import Settings
 from qa.documents import Skipped, load
 from qa.embedding import Embedder
-from qa.errors import BadInputError, QAError
+from qa.errors import BadInputError, CalibrationError, QAError
 from qa.indexing import store, versions
 from qa.indexing.chunking import context_text, passages_of, split_sentences
 from qa.indexing.lexical import BM25
@@ -82,9 +83,19 @@ def load_documents(paths: Iterable[str | Path], settings: Settings) -> tuple[lis
 
 
 def corpus_files(paths: Iterable[str | Path]) -> dict[str, str]:
-    """The corpus data files (synonyms.tsv, examples.txt) at the top of the folders among `paths`, by name."""
+    """The corpus data files (synonyms.tsv, examples.txt, abstention.json) at the top of the folders
+    among `paths`, by name. The lines of several folders' synonyms or examples add up; an abstention
+    model is fitted to one corpus, so two of them are an error (BadInputError)."""
     paths = list(paths)
-    found = {name: read_corpus_file(paths, name)[0] for name in store.CORPUS_FILES}
+    found = {}
+    for name in store.CORPUS_FILES:
+        text, sources = read_corpus_file(paths, name)
+        if name == abstain.OWN_FILE and len(sources) > 1:
+            raise BadInputError(
+                f"{' and '.join(sources)}: each folder has its own {name}, and one index decides with one; "
+                f"keep the one fitted to these documents together (qa calibrate), or neither"
+            )
+        found[name] = text
     return {name: text for name, text in found.items() if text.strip()}
 
 
@@ -262,6 +273,16 @@ def build_documents(
     say = progress or (lambda f, m: None)
     with lock(settings, progress):
         corpus = dict(corpus or {})
+        if abstain.OWN_FILE in corpus:
+            # A damaged file fails the build before any work (the old index keeps serving); one fitted
+            # with another embedding model is kept, and the general model decides until it is refit.
+            where = f"the documents' {abstain.OWN_FILE}"
+            abstain.own_calibration(corpus[abstain.OWN_FILE], where)
+            try:
+                abstain.own_calibration(corpus[abstain.OWN_FILE], where, embedder.name)
+            except CalibrationError as e:
+                say(0.0, f"warning: {e}; the general model decides meanwhile")
+                logging.getLogger(__name__).warning("%s; the general model decides meanwhile", e)
         lexicon = Lexicon(corpus.get(store.SYNONYMS, ""))
         work = plan(docs, settings, lexicon, embedding_method(embedder))
         known, parent = previous_vectors(settings, embedder.name) if reuse else ({}, _current(settings))

@@ -276,9 +276,23 @@ in short `holds` = share of answerable questions whose answer contains one of th
 share of answerable questions declined; `unsure wrong` / `unsure right` = share of the wrong / right
 answers shown with the low-confidence caution (Settings.sure_confidence). Baseline: whole paragraphs, dense cosine only, declines
 under one top-cosine threshold ({info["threshold"]:.4f}, {threshold_origin(info)}).
+{own_note(info)}
 
 {table(rows)}
 """
+
+
+def own_note(info: dict) -> str:
+    """Which corpora a model of their own decided for (`qa calibrate`, docs/abstention-own.md)."""
+    if info.get("general_abstention"):
+        return "Every corpus decided by the general abstention model (`--general-abstention`)."
+    own = info.get("own_abstention") or []
+    if not own:
+        return "Every corpus decided by the general abstention model (docs/abstention.md)."
+    return (
+        f"Decided by a model of their own (an abstention.json beside the documents, `qa calibrate`, fitted on "
+        f"their tune part, whose rows are in-sample for it): {', '.join(own)}; the others by the general model."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,8 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         log("no corpus to run")
         return 2
 
+    from qa.answering.abstain import OWN_FILE
     from qa.config import from_env
     from qa.embedding import make_embedder
+    from qa.indexing.builder import corpus_files
     from qa.serving.service import QAService
 
     if os.environ.get("OMP_NUM_THREADS"):
@@ -326,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = from_env()
     embedder = make_embedder(settings.model, settings.cache_dir, settings.backend)
     t_start = time.perf_counter()
-    results, details, pooled_tune = [], [], []
+    results, details, pooled_tune, own = [], [], [], []
     with ExitStack() as stack:
         work = args.cache or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qa-quality-")))
         work.mkdir(parents=True, exist_ok=True)
@@ -336,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             suffix = ("-no-synonyms" if args.no_synonyms else "") + ("-general" if args.general_abstention else "")
             folder = work / (index_folder(corpus) + suffix)
             s, docs = build(corpus, settings, embedder, folder, not args.no_synonyms, not args.general_abstention)
+            if not args.general_abstention and OWN_FILE in corpus_files(corpus.docs):
+                own.append(corpus.name)
             service = QAService(s, embedder=embedder)
             base = Baseline(docs, vectors)
             tune_all = questions(corpus, "tune")
@@ -389,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         "backend": getattr(embedder, "backend", settings.backend),
         "threshold": t,
         "threshold_from": sorted({q["corpus"] for q, _ in pooled_tune}) if args.threshold is None else None,
+        "general_abstention": args.general_abstention,
+        "own_abstention": own,
     }
     log(f"done in {info['seconds']:.0f}s; baseline threshold {t:.4f}: {threshold_origin(info)}")
     print(table(table_rows))

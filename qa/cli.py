@@ -287,6 +287,7 @@ def cmd_calibrate(args, settings) -> int:
     from qa.answering import abstain, fit
     from qa.evaluate import read_questions
     from qa.serving.service import QAService
+    from qa.text import is_english
 
     if not 0 <= args.max_false < 1:
         raise BadInputError(f"--max-false must be a share in [0, 1), got {args.max_false}")
@@ -295,13 +296,14 @@ def cmd_calibrate(args, settings) -> int:
     for problem in problems:
         print(f"qa: warning: {problem}", file=sys.stderr)
     service = QAService(settings)
-    rows, y, now = [], [], []
+    rows, y, now, english = [], [], [], 0
     quiet = os.environ.get("QA_PROGRESS", "1") == "0"
     for q in tqdm(questions, desc="asking", unit="q", file=sys.stderr, disable=quiet):
         r, decision = service.retrieve(q["question"], q.get("history") or [])
         rows.append(abstain.features(decision.signals))
         y.append(bool(q["gold"]))
         now.append(decision.found)
+        english += is_english(r.query)
     X, y, now = np.array(rows, dtype=np.float64), np.array(y, dtype=float), np.array(now)
     veto = np.array([abstain.nothing_in_common(dict(zip(abstain.FEATURES, row))) for row in X], bool)
     model, t, (declined, false) = fit.own(X, y, veto, args.max_false)
@@ -326,10 +328,16 @@ def cmd_calibrate(args, settings) -> int:
         cross_validated={"declined": round(declined, 3), "false": round(false, 3), "max_false": args.max_false},
         before={"declined": round(now_declined, 3), "false": round(now_false, 3)},
         model=service.embedder.name,
+        english_questions=english,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}; rebuild to use it: qa build {args.out.parent}")
+    if not english:
+        print(
+            "qa: note: none of the questions is in English, so English questions stay with the general model",
+            file=sys.stderr,
+        )
     if args.out.name != abstain.OWN_FILE:
         print(f"qa: warning: qa build reads the file called {abstain.OWN_FILE} at the top of a folder", file=sys.stderr)
     return 0

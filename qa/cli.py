@@ -228,6 +228,9 @@ def cmd_build(args, settings) -> int:
             print(f"    note: {note}", file=sys.stderr)
     for dup in m["duplicates"]:
         print(f"  {dup['name']}: same text as {dup['same_as']}, indexed once", file=sys.stderr)
+    own = _own_model_line(index.corpus_files.get("abstention.json"))
+    if own:
+        print(own, file=sys.stderr)
     if skipped:
         print(f"not indexed ({len(skipped)}):", file=sys.stderr)
         for s in skipped:
@@ -240,6 +243,18 @@ def cmd_build(args, settings) -> int:
         f"version {index.version})" + (f"; {len(skipped)} file(s) not indexed, listed above" if skipped else "")
     )
     return 0
+
+
+def _own_model_line(text: str | None) -> str:
+    """What `qa build` says of the corpus's own abstention model (qa calibrate's figures), "" without one."""
+    if not text:
+        return ""
+    about = json.loads(text)
+    q, cv = about.get("questions") or {}, about.get("cross_validated") or {}
+    fitted = f"fitted on {q['answerable']} answerable and {q['unanswerable']} unanswerable questions" if q else "fitted"
+    if {"declined", "false"} <= set(cv):
+        fitted += f"; cross-validated it declined {cv['declined']:.0%} of the unanswerable, {cv['false']:.0%} of the answerable"
+    return f"  abstention.json: the corpus's own model decides whether the documents answer ({fitted})"
 
 
 def cmd_ask(args, settings) -> int:

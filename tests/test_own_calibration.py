@@ -117,6 +117,10 @@ def test_qa_calibrate_fits_the_report_and_refuses_too_few_questions(real_index, 
     assert m["english_questions"] == 39  # the dev set's English questions: the model decides those too
     assert m["cross_validated"]["false"] <= 0.03 and m["cross_validated"]["declined"] >= 0.55, m["cross_validated"]
     abstain.own_calibration(out.read_text(encoding="utf-8"), str(out), m["model"])  # what qa build will check
+    (out.parent / "report.txt").write_text((ROOT / "data" / "000_2a377fbb1db50b86.txt").read_text(encoding="utf-8"))
+    done = run_qa("build", out.parent, "--index", tmp_path / "own-index")
+    assert done.returncode == 0, done.stderr
+    assert "abstention.json: the corpus's own model decides" in done.stderr and "202 answerable and 52" in done.stderr
     few = tmp_path / "few.jsonl"
     rows = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()[:30]
     few.write_text("\n".join(rows) + "\n", encoding="utf-8")

@@ -143,3 +143,29 @@ def test_traditional_questions_meet_the_same_rules(retriever):
     )
     alone = "碧水保衛戰整治了什麼？"
     assert retriever.search(alone).query == alone  # leaning on nothing, it keeps the script it was asked in
+
+
+def test_a_short_paragraph_stating_the_asked_kind_is_not_taken_for_a_heading(fake_build, tmp_path, monkeypatch):
+    # "第三十条 本条例自2026年3月1日起施行。" is short like a heading, and it is the answer to "从哪天开始施行"
+    data = tmp_path / "data"
+    data.mkdir()
+    text = "\n".join(
+        [
+            "第二十九条　本条例所称古树，是指树龄在一百年以上的树木，名木是指具有重要历史价值的树木。",
+            "第三十条　本条例自2026年3月1日起施行。",
+            "第三十一条　本条例由市林业局负责解释。",
+        ]
+    )
+    (data / "t.txt").write_text(text, encoding="utf-8")
+    settings, index, embedder = fake_build([data])
+    r = Retriever(index, embedder, settings)
+    monkeypatch.setattr(retrieval, "SENTENCE_TIE_WEIGHT", 0.0)
+
+    def scores():
+        return {h.paragraph: h.score for h in r.search("本条例从哪天开始施行？").hits}
+
+    with_penalty = scores()
+    monkeypatch.setattr(retrieval, "SHORT_PENALTY", 0.0)
+    without = scores()
+    assert with_penalty[2] == pytest.approx(without[2])  # states a day: spared
+    assert with_penalty[3] < without[3]  # short, no day: a heading as far as the rule knows

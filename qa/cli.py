@@ -122,7 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         "file", type=Path, help='JSON Lines: {"question", "gold": [paragraph numbers] or [], "file"?, "history"?}'
     )
     c.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="where to write the model (FOLDER/abstention.json)"
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="where to write the model: FOLDER/abstention.json, or the folder",
     )
     c.add_argument(
         "--max-false",
@@ -306,6 +310,8 @@ def cmd_calibrate(args, settings) -> int:
 
     if not 0 <= args.max_false < 1:
         raise BadInputError(f"--max-false must be a share in [0, 1), got {args.max_false}")
+    if args.out.is_dir():  # a folder: the file qa build reads there
+        args.out = args.out / abstain.OWN_FILE
     problems: list[str] = []
     questions = read_questions(args.file, problems)
     for problem in problems:
@@ -345,8 +351,11 @@ def cmd_calibrate(args, settings) -> int:
         model=service.embedder.name,
         english_questions=english,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise BadInputError(f"cannot write {args.out} ({e.strerror or e}); give --out a writable file") from None
     print(f"wrote {args.out}; rebuild to use it: qa build {args.out.parent}")
     if not english:
         print(

@@ -109,7 +109,8 @@ def test_two_folders_with_a_model_each_are_refused(tmp_path):
 @pytest.mark.slow
 def test_qa_calibrate_fits_the_report_and_refuses_too_few_questions(real_index, tmp_path):
     out = tmp_path / "data" / "abstention.json"
-    done = run_qa("calibrate", ROOT / "eval" / "dev.jsonl", "--index", real_index, "--out", out, "--force")
+    out.parent.mkdir()  # --out may name the folder: the file qa build reads there
+    done = run_qa("calibrate", ROOT / "eval" / "dev.jsonl", "--index", real_index, "--out", out.parent, "--force")
     assert done.returncode == 0, done.stderr
     assert "202 answerable and 52 unanswerable" in done.stdout and "cross-validated" in done.stdout
     m = json.loads(out.read_text(encoding="utf-8"))
@@ -127,3 +128,6 @@ def test_qa_calibrate_fits_the_report_and_refuses_too_few_questions(real_index, 
     done = run_qa("calibrate", few, "--index", real_index, "--out", tmp_path / "x" / "abstention.json")
     assert done.returncode == 2 and "needs at least 60 and 20" in done.stderr, done.stderr
     assert not (tmp_path / "x").exists()
+    blocked = out.parent / "report.txt" / "abstention.json"  # under a file: cannot be written
+    done = run_qa("calibrate", ROOT / "eval" / "dev.jsonl", "--index", real_index, "--out", blocked, "--force")
+    assert done.returncode == 2 and f"cannot write {blocked}" in done.stderr, done.stderr

@@ -349,9 +349,13 @@ def test_replace_corpus_keeps_only_the_new_files(tmp_path):
     service.rebuild = lambda progress=None: calls.append(_docs_in(service.settings.data_dir))
     service.health = lambda: {"ok": True, "documents": 1, "passages": 3}
     service.documents = lambda: []
+    own_model = service.settings.data_dir / "abstention.json"  # fitted for the old corpus (qa calibrate)
+    own_model.write_text("{}", encoding="utf-8")
     new = tmp_path / "new.md"
     new.write_text("# 新文档\n\n内容。\n", encoding="utf-8")
     out = DocsHandlers(service, upload_root=tmp_path).add([str(new)], "", "", "replace", progress=lambda *a, **k: None)
+    assert not own_model.exists()  # it goes with the documents it was fitted for
+    assert list((service.settings.data_dir / ".backups").glob("*-replaced/abstention.json"))
     assert "status-ok" in out[0] and "new.md" in out[0]
     assert _docs_in(service.settings.data_dir) == ["new.md"]
     assert calls == [["new.md"]]  # the rebuild saw only the new corpus

@@ -291,8 +291,10 @@ def cmd_eval(args, settings) -> int:
     questions = read_questions(args.file, problems)
     for problem in problems:
         print(f"qa: warning: {problem}", file=sys.stderr)
-    report = evaluate(QAService(settings), questions, details=args.details, progress=not args.json)
+    service = QAService(settings)
+    report = evaluate(service, questions, details=args.details, progress=not args.json)
     report["bad_rows"] = problems
+    report["abstention"] = service.health().get("abstention")
     for skipped in report["skipped"]:
         print(f"qa: warning: {args.file}: {skipped}; skipped", file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))

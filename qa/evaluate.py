@@ -261,6 +261,9 @@ def format_report(m: dict) -> str:
             lines.append(f"fact in the answer's first sentence: {m['fact_in_first_sentence']:.3f}")
     if m["unanswerable"]:
         lines.append(f"unanswerable declined: {m['declined']}/{m['unanswerable']}")
+    if m.get("abstention"):
+        which = "the corpus's own (abstention.json, qa calibrate)" if m["abstention"] == "own" else "the general one"
+        lines.append(f"decided by the abstention model: {which}")
     if m.get("unsure_wrong") is not None or m.get("unsure_right") is not None:
         share = lambda v: "·" if v is None else f"{v:.3f}"  # noqa: E731
         lines.append(

@@ -108,6 +108,7 @@ def test_healthz_reports_the_index(live_server):
     assert h["ok"] is True and h["error"] is None
     assert h["documents"] == 1 and h["passages"] > 25
     assert h["model"] and h["built_at"]
+    assert h["abstention"] == "own"  # the report's data/abstention.json decides (qa calibrate)
 
 
 @slow

@@ -61,6 +61,13 @@ def test_followups_do_as_well_as_the_full_questions(dev_report):
     assert f["followup_recall@5"] >= f["full_recall@5"] - 0.05, f
 
 
+def test_eval_says_which_abstention_model_decided(dev_report):
+    from qa.evaluate import format_report
+
+    assert dev_report[0]["abstention"] == "own"  # data/abstention.json is in the index
+    assert "decided by the abstention model: the corpus's own" in format_report(dev_report[0])
+
+
 def test_answers_lead_with_the_fact(dev_report):
     m, _ = dev_report
     assert m["fact_in_first_sentence"] >= 0.83, m

@@ -206,8 +206,13 @@ class QAService:
             "passages": m["counts"]["passages"],
             "model": m["model"],
             "built_at": m["built_at"],
+            # which model decides whether the documents answer: the corpus's own (qa calibrate) or the general one
+            "abstention": "own" if abstain.model_for(index, self.settings) is not self._general() else "general",
             "error": self._follow_error,  # e.g. a newer version on disk that failed to load
         }
+
+    def _general(self):
+        return abstain.load_calibration(Path(self.settings.abstention_file))
 
     def documents(self) -> list[dict]:
         index, _ = self._current()

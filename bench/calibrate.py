@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     X, y, corpus = data["X"][:, cols], data["y"], data["corpus"]
     tune, held = data["part"] == "tune", data["part"] == "heldout"
     base = data["X"][:, abstain.FEATURES.index(BASELINE)]
-    veto = np.array([abstain.nothing_in_common(dict(zip(abstain.FEATURES, row))) for row in data["X"]], bool)
+    veto = abstain.vetoed(data["X"])
 
     if args.budget:
         budget, out_loco = args.budget, loco(X, y, corpus, tune, args.budget, veto)

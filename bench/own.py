@@ -19,8 +19,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -43,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     corpora = available(list(CORPORA), say=calibrate.log)
     data = calibrate.collect(corpora, args.cache)
     X, y, part, corpus = data["X"], data["y"], data["part"], data["corpus"]
-    veto = np.array([abstain.nothing_in_common(dict(zip(abstain.FEATURES, row))) for row in X], bool)
+    veto = abstain.vetoed(X)
     general = abstain.load_calibration(Path(from_env().abstention_file))
     conf = general.confidences(X, veto)
     own: dict[str, tuple[dict, float, tuple[float, float]] | str] = {}

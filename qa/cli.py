@@ -328,7 +328,7 @@ def cmd_calibrate(args, settings) -> int:
         now.append(decision.found)
         english += is_english(r.query)
     X, y, now = np.array(rows, dtype=np.float64), np.array(y, dtype=float), np.array(now)
-    veto = np.array([abstain.nothing_in_common(dict(zip(abstain.FEATURES, row))) for row in X], bool)
+    veto = abstain.vetoed(X)
     model, t, (declined, false) = fit.own(X, y, veto, args.max_false)
     now_declined, now_false = float(np.mean(~now[y == 0])), float(np.mean(~now[y == 1]))
     n_ans, n_un = int(y.sum()), int((y == 0).sum())

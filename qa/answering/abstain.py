@@ -456,16 +456,15 @@ def load_calibration(path: Path) -> Calibration:
 @lru_cache(maxsize=8)
 def parse_calibration(text: str, where: str, fix: str = f"refit it with: {COMMAND}") -> Calibration:
     """The calibration in `text` (JSON; `where` names it in messages), checked against the signals this code computes."""
-    path = where
     try:
         m = json.loads(text)
     except ValueError as e:
-        raise CalibrationError(f"{path} is not valid JSON ({e}); {fix}") from None
+        raise CalibrationError(f"{where} is not valid JSON ({e}); {fix}") from None
     got = m.get("features") if isinstance(m, dict) else None
     if not isinstance(got, list) or not got or any(f not in FEATURES for f in got):
         unknown = [f for f in got or [] if f not in FEATURES] if isinstance(got, list) else got
         raise CalibrationError(
-            f"{path} was fitted for signals the code does not compute ({unknown}; it computes "
+            f"{where} was fitted for signals the code does not compute ({unknown}; it computes "
             f"{', '.join(FEATURES)}); {fix}"
         )
     try:
@@ -473,11 +472,11 @@ def parse_calibration(text: str, where: str, fix: str = f"refit it with: {COMMAN
         bias, threshold = float(m["bias"]), float(m["threshold"])
         quantile = None if m.get("probe_quantile") is None else float(m["probe_quantile"])
     except (KeyError, TypeError, ValueError) as e:
-        raise CalibrationError(f"{path} lacks a usable {e} entry; {fix}") from None
+        raise CalibrationError(f"{where} lacks a usable {e} entry; {fix}") from None
     if quantile is not None and not 0.0 <= quantile <= 1.0:
-        raise CalibrationError(f"{path}: probe_quantile {quantile} is not in [0, 1]; {fix}")
+        raise CalibrationError(f"{where}: probe_quantile {quantile} is not in [0, 1]; {fix}")
     if any(a.shape != (len(got),) for a in arrays) or not np.all(arrays[2] > 0):
-        raise CalibrationError(f"{path}: weights, mean and std need {len(got)} values each (std > 0); {fix}")
+        raise CalibrationError(f"{where}: weights, mean and std need {len(got)} values each (std > 0); {fix}")
     return Calibration(tuple(got), arrays[0], bias, arrays[1], arrays[2], threshold, quantile)
 
 
@@ -490,6 +489,11 @@ def nothing_in_common(s: Mapping[str, float]) -> bool:
     16 of gov3, and 5 answerable questions, all gov3's (of its 98, asked in everyday words: 养狗要去
     哪里办证 of a text that says 犬只登记), none elsewhere (bench/calibrate.py's signals, 2026-12-06)."""
     return not s["english"] and s["terms"] > 0 and s["cover_topk"] == 0
+
+
+def vetoed(X: np.ndarray) -> np.ndarray:
+    """`nothing_in_common` of each row of signals (FEATURES order), for the fits."""
+    return np.array([nothing_in_common(dict(zip(FEATURES, row))) for row in X], bool)
 
 
 # A corpus's own model (`qa calibrate`), at the top of its documents' folder and kept in its index.

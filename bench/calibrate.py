@@ -18,6 +18,13 @@ QUANTILE-th confidence of the probe questions (qa/data/probes.txt) on it, the qu
 of QUANTILES that keeps each corpus's leave-one-corpus-out false declines within max(MAX_FALSE,
 those at the fitted threshold); a narrow corpus's probes score below the fitted threshold.
 
+The wide model (abstain.Calibration.wide): the same fit on the Chinese tune questions of the
+corpora that are wide by the run-time test (abstain.is_wide: their probes raise their threshold
+above the fitted one; CMRC and DRCD articles), its threshold read the same way, its budget the
+largest of BUDGETS that keeps each wide corpus's false declines within MAX_FALSE when its group is
+left out of the fit (two corpora: each is fitted on the other). Their Chinese questions' rows below
+are the wide model's; English ones stay with the general model.
+
 Printed per corpus (declined = share of unanswerable questions declined, false = share of
 answerable ones declined): in-sample on tune; leave-one-corpus-out (its group left out of the fit
 and the threshold, then asked on its tune part: report and report-hant are one group, as are
@@ -167,6 +174,33 @@ def choose_quantile(X, y, corpus, tune, budget, veto, probe: dict, fitted: dict)
     return best, at_best
 
 
+def wide_rows(X: np.ndarray, corpus: np.ndarray, wide: set[str]) -> np.ndarray:
+    """The rows the wide model decides: Chinese questions of the wide corpora."""
+    return np.isin(corpus, sorted(wide)) & (X[:, abstain.FEATURES.index("english")] == 0)
+
+
+def fit_wide(X, y, corpus, tune, veto, wide: set[str]) -> tuple[dict, float, float, dict] | None:
+    """The wide model, its threshold, its budget and each wide corpus's left-out rates (fitted on
+    the other wide groups): the largest budget keeping every left-out corpus's false declines within
+    MAX_FALSE. None when fewer than two groups are wide (nothing to leave out)."""
+    rows = tune & wide_rows(X, corpus, wide)
+    group = np.array([GROUPS.get(c, c) for c in corpus])
+    if len(np.unique(group[rows])) < 2:
+        return None
+    for budget in BUDGETS:
+        out = {}
+        for g in np.unique(group[rows]):
+            train, test = rows & (group != g), rows & (group == g)
+            m, t = fit_with_threshold(X[train], y[train], corpus[train], budget, veto[train])
+            for c in np.unique(corpus[test]):
+                sel = test & (corpus == c)
+                out[c] = rates(score(m, X[sel], veto[sel]), y[sel], t)
+        if all(f <= MAX_FALSE for _, f in out.values()) or budget == BUDGETS[-1]:
+            m, t = fit_with_threshold(X[rows], y[rows], corpus[rows], budget, veto[rows])
+            return m, t, budget, out
+    return None
+
+
 def _at(veto, rows):
     return None if veto is None else veto[rows]
 
@@ -225,18 +259,28 @@ def main(argv: list[str] | None = None) -> int:
     probe = {c: (P[:, cols], P[:, -1] > 0) for c, P in data["probes"].items()}
     q, out_loco = choose_quantile(X, y, corpus, tune, budget, veto, probe, out_loco)
     at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
+    # the wide model (abstain.is_wide): the corpora whose probes raise their threshold
+    wide = fit_wide(X, y, corpus, tune, veto, {c for c, v in at_index.items() if v > t}) if q is not None else None
+    decided = np.zeros(len(y), bool)
+    cut = np.array([at_index[c] for c in corpus])
+    if wide:
+        wm, wt, wbudget, wide_loco = wide
+        decided = wide_rows(X, corpus, set(wide_loco))
+        conf, cut = np.where(decided, score(wm, X, veto), conf), np.where(decided, wt, cut)
     per = {}
     for c in [c.name for c in corpora]:
         at = corpus == c
-        ours_held = rates(conf[at & held], y[at & held], at_index[c])
+        by_wide = bool(decided[at].any())
+        ours_held = rates(conf[at & held] - cut[at & held], y[at & held], 0.0)
         per[c] = {
             "questions": {
                 p: [int((at & sel & (y == 1)).sum()), int((at & sel & (y == 0)).sum())]
                 for p, sel in (("tune", tune), ("heldout", held))
             },
-            "threshold": round(at_index[c], 4),
-            "in_sample": rates(conf[at & tune], y[at & tune], at_index[c]),
-            "loco": out_loco.get(c, (float("nan"),) * 2),
+            "threshold": round(float(wt if by_wide else at_index[c]), 4),
+            "model": "wide" if by_wide else "general",
+            "in_sample": rates(conf[at & tune] - cut[at & tune], y[at & tune], 0.0),
+            "loco": (wide_loco if by_wide else out_loco).get(c, (float("nan"),) * 2),
             "baseline_tune": rates(base[at & tune], y[at & tune], tb),
             "heldout": ours_held,
             "baseline_heldout": rates(base[at & held], y[at & held], tb),
@@ -244,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             # answerable questions than the model does there: declined at equal false declines
             "baseline_heldout_matched": matched(base[at & held], y[at & held], ours_held[1]),
         }
-    report = render(per, feats, m, budget, t, tb, q)
+    report = render(per, feats, m, budget, t, tb, q, wide)
     print(report)
     if args.dry_run:
         return 0
@@ -271,9 +315,11 @@ def main(argv: list[str] | None = None) -> int:
             f"false declines <= max({MAX_FALSE:.0%}, those at the fitted threshold)"
         ),
         "baseline": {"signal": BASELINE, "threshold": round(tb, 4)},
+        **({"wide": wide_model(feats, *wide)} if wide else {}),
         "rates": "[declined unanswerable, declined answerable]",
         "corpora": {
-            c: {k: (v if k in ("questions", "threshold") else clean(v)) for k, v in r.items()} for c, r in per.items()
+            c: {k: (v if k in ("questions", "threshold", "model") else clean(v)) for k, v in r.items()}
+            for c, r in per.items()
         },
     }
     out.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -290,6 +336,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         log(f"wrote {args.markdown}")
     return 0
+
+
+def wide_model(feats: list[str], m: dict, t: float, budget: float, left_out: dict) -> dict:
+    """The wide model's entry in the calibration file (abstain.Calibration.wide)."""
+    return {
+        "features": feats,
+        "weights": m["weights"].round(4).tolist(),
+        "bias": round(m["bias"], 4),
+        "mean": m["mean"].round(5).tolist(),
+        "std": m["std"].round(5).tolist(),
+        "threshold": round(t, 4),
+        "probe_quantile": None,
+        "corpora": sorted(left_out),
+        "rule": (
+            f"the same fit on the Chinese tune questions of the wide corpora ({', '.join(sorted(left_out))}: their "
+            f"probes raise their threshold); threshold: highest with <= {budget:.1%} of their answerable tune "
+            f"questions declined (corpora averaged), the largest budget keeping each one's false declines <= "
+            f"{MAX_FALSE:.0%} when it is left out of the fit; decides the Chinese questions of an index whose "
+            f"probes raise its threshold (abstain.is_wide)"
+        ),
+    }
 
 
 def matched(conf: np.ndarray, y: np.ndarray, false: float) -> tuple[float, float]:
@@ -309,28 +376,43 @@ COLUMNS = (
 )
 
 
-def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float, q: float | None) -> str:
+def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float, q: float | None, wide=None) -> str:
     """The per-corpus table (declined unanswerable / declined answerable) as Markdown."""
     own = "none (the fitted threshold everywhere)" if q is None else f"the probes' {q:.2f} quantile where higher"
+    general = [c for c, r in per.items() if r["model"] == "general"]
     lines = [
         f"Threshold {t:.4f} (in-sample budget {budget:.1%}, corpora averaged); baseline: top dense cosine < {tb:.4f}.",
         "",
         f"Each index's own threshold (qa/answering/probes.py): {own}: "
-        + ", ".join(f"{c} {r['threshold']:.3f}" for c, r in per.items())
+        + ", ".join(f"{c} {per[c]['threshold']:.3f}" for c in general)
         + ". The model's columns use it (left out: with the left-out fit's own probe confidences).",
         "",
         "Weights (standardized signals): " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(feats, m["weights"])),
         "",
+    ]
+    if wide:
+        wm, wt, wbudget, left_out = wide
+        lines += [
+            f"Wide model (the Chinese questions of {', '.join(sorted(left_out))}, whose probes raise their threshold): "
+            f"threshold {wt:.4f} (in-sample budget {wbudget:.1%}); its rows' left-out column: fitted on the other "
+            "wide corpus alone.",
+            "",
+            "Wide model weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(feats, wm["weights"])),
+            "",
+        ]
+    lines += [
         "Each cell: unanswerable declined / answerable declined (false).",
         "",
-        "| corpus | tune ans/un | heldout ans/un | " + " | ".join(h for _, h in COLUMNS) + " |",
-        "|---|---|---|" + "---:|" * len(COLUMNS),
+        "| corpus | model | tune ans/un | heldout ans/un | " + " | ".join(h for _, h in COLUMNS) + " |",
+        "|---|---|---|---|" + "---:|" * len(COLUMNS),
     ]
     for c, r in per.items():
         q = r["questions"]
         cells = [_fmt(r[k]).replace(" ", " / ") for k, _ in COLUMNS]
         lines.append(
-            f"| {c} | {q['tune'][0]}/{q['tune'][1]} | {q['heldout'][0]}/{q['heldout'][1]} | " + " | ".join(cells) + " |"
+            f"| {c} | {r['model']} | {q['tune'][0]}/{q['tune'][1]} | {q['heldout'][0]}/{q['heldout'][1]} | "
+            + " | ".join(cells)
+            + " |"
         )
     worse = [c for c, r in per.items() if _worse(r)]
     lines += [

@@ -283,15 +283,24 @@ under one top-cosine threshold ({info["threshold"]:.4f}, {threshold_origin(info)
 
 
 def own_note(info: dict) -> str:
-    """Which corpora a model of their own decided for (`qa calibrate`, docs/abstention-own.md)."""
+    """Which corpora a model of their own decided for (`qa calibrate`, docs/abstention-own.md), and
+    which the general model's wide one (abstain.is_wide)."""
+    wide = info.get("wide_abstention") or []
+    wide_note = (
+        f" The general model's wide one (docs/abstention.md: an index whose probe questions look answerable) "
+        f"decided the Chinese questions of: {', '.join(wide)}."
+        if wide
+        else ""
+    )
     if info.get("general_abstention"):
-        return "Every corpus decided by the general abstention model (`--general-abstention`)."
+        return "Every corpus decided by the general abstention model (`--general-abstention`)." + wide_note
     own = info.get("own_abstention") or []
     if not own:
-        return "Every corpus decided by the general abstention model (docs/abstention.md)."
+        return "Every corpus decided by the general abstention model (docs/abstention.md)." + wide_note
     return (
         f"Decided by a model of their own (an abstention.json beside the documents, `qa calibrate`, fitted on "
         f"their tune part, whose rows are in-sample for it): {', '.join(own)}; the others by the general model."
+        + wide_note
     )
 
 
@@ -331,10 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         log("no corpus to run")
         return 2
 
-    from qa.answering.abstain import OWN_FILE
     from qa.config import from_env
     from qa.embedding import make_embedder
-    from qa.indexing.builder import corpus_files
     from qa.serving.service import QAService
 
     if os.environ.get("OMP_NUM_THREADS"):
@@ -342,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = from_env()
     embedder = make_embedder(settings.model, settings.cache_dir, settings.backend)
     t_start = time.perf_counter()
-    results, details, pooled_tune, own = [], [], [], []
+    results, details, pooled_tune, own, wide = [], [], [], [], []
     with ExitStack() as stack:
         work = args.cache or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qa-quality-")))
         work.mkdir(parents=True, exist_ok=True)
@@ -352,9 +359,10 @@ def main(argv: list[str] | None = None) -> int:
             suffix = ("-no-synonyms" if args.no_synonyms else "") + ("-general" if args.general_abstention else "")
             folder = work / (index_folder(corpus) + suffix)
             s, docs = build(corpus, settings, embedder, folder, not args.no_synonyms, not args.general_abstention)
-            if not args.general_abstention and OWN_FILE in corpus_files(corpus.docs):
-                own.append(corpus.name)
             service = QAService(s, embedder=embedder)
+            which = service.health().get("abstention")  # the model deciding its Chinese questions (abstain.which)
+            if which in ("own", "wide"):
+                (own if which == "own" else wide).append(corpus.name)
             base = Baseline(docs, vectors)
             tune_all = questions(corpus, "tune")
             pooled_tune += list(zip(tune_all, (c for _, c in base.rank(tune_all))))
@@ -409,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold_from": sorted({q["corpus"] for q, _ in pooled_tune}) if args.threshold is None else None,
         "general_abstention": args.general_abstention,
         "own_abstention": own,
+        "wide_abstention": wide,
     }
     log(f"done in {info['seconds']:.0f}s; baseline threshold {t:.4f}: {threshold_origin(info)}")
     print(table(table_rows))

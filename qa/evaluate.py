@@ -262,7 +262,10 @@ def format_report(m: dict) -> str:
     if m["unanswerable"]:
         lines.append(f"unanswerable declined: {m['declined']}/{m['unanswerable']}")
     if m.get("abstention"):
-        which = "the corpus's own (abstention.json, qa calibrate)" if m["abstention"] == "own" else "the general one"
+        which = {
+            "own": "the corpus's own (abstention.json, qa calibrate)",
+            "wide": "the general one's for wide indexes (many unrelated articles; English questions: the general one)",
+        }.get(m["abstention"], "the general one")
         lines.append(f"decided by the abstention model: {which}")
     if m.get("unsure_wrong") is not None or m.get("unsure_right") is not None:
         share = lambda v: "·" if v is None else f"{v:.3f}"  # noqa: E731

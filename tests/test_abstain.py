@@ -334,3 +334,57 @@ def test_an_index_threshold_is_kept_per_version_and_calibration(tmp_path):
     for v in range(probes.KEEP + 5):  # every build is a new version: only the latest KEEP stay
         asked(f"w{v}")
     assert len(list((cache / "thresholds").glob("*.json"))) == probes.KEEP
+
+
+def _with_wide(path, wide_bias: float, wide_threshold: float, quantile=0.8):
+    """A general model of confidence 0.5 (threshold 0.4) whose wide model's confidence is
+    sigmoid(`wide_bias`) at `wide_threshold`."""
+    n = len(abstain.FEATURES)
+    model = {"features": list(abstain.FEATURES), "weights": [0.0] * n, "bias": 0.0, "mean": [0.0] * n}
+    model |= {"std": [1.0] * n, "threshold": 0.4, "probe_quantile": quantile}
+    wide = model | {"bias": wide_bias, "threshold": wide_threshold, "probe_quantile": None}
+    path.write_text(json.dumps(model | {"wide": wide}), encoding="utf-8")
+    abstain.load_calibration.cache_clear()
+    abstain.parse_calibration.cache_clear()
+    return Settings(abstention_file=path)
+
+
+def test_a_wide_index_s_chinese_questions_go_to_the_wide_model(tmp_path):
+    index = _index(REPORT)
+    settings = _with_wide(tmp_path / "a.json", wide_bias=-2.0, wide_threshold=0.3)  # wide confidence 0.12
+    general = abstain.load_calibration(settings.abstention_file)
+    assert general.wide is not None and not general.wide.english
+    zh = _retrieval("会议听取了什么报告？", [0, 1, 2], index)
+    # narrow: the probes left the fitted threshold (or none was given): the general model decides
+    for threshold in (None, 0.4):
+        got = abstain.decide(zh, index, settings, threshold)
+        assert got.found and got.confidence == pytest.approx(0.5)
+        assert abstain.which(index, settings, threshold) == "general"
+    # wide: the probes raised the threshold; the wide model decides, at its own threshold
+    got = abstain.decide(zh, index, settings, 0.45)
+    assert not got.found and got.confidence == pytest.approx(1 / (1 + np.exp(2.0)))
+    assert abstain.which(index, settings, 0.45) == "wide"
+    # an English question stays with the general model at the index's threshold
+    en = _retrieval("What report did the meeting hear?", [0, 1, 2], index)
+    assert abstain.decide(en, index, settings, 0.45).found
+    assert not abstain.decide(en, index, settings, 0.55).found
+
+
+def test_a_wide_model_is_checked_like_the_general_one(tmp_path):
+    path = tmp_path / "a.json"
+    _with_wide(path, 0.0, 0.3)
+    m = json.loads(path.read_text())
+    path.write_text(json.dumps(m | {"wide": m["wide"] | {"weights": [1.0]}}))
+    abstain.load_calibration.cache_clear()
+    with pytest.raises(CalibrationError, match="its wide model"):
+        abstain.load_calibration(path)
+    path.write_text(json.dumps(m | {"probe_quantile": None}))  # nothing would ever choose it
+    abstain.load_calibration.cache_clear()
+    with pytest.raises(CalibrationError, match="probe_quantile"):
+        abstain.load_calibration(path)
+
+
+def test_the_shipped_calibration_has_a_wide_model_for_chinese_questions():
+    model = abstain.load_calibration(Settings().abstention_file)
+    assert model.wide is not None and model.probe_quantile is not None
+    assert not model.wide.english and 0.0 < model.wide.threshold < 1.0

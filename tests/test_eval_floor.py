@@ -149,6 +149,7 @@ def test_new_government_documents_floors(tmp_path, corpus, answerable, unanswera
     m = _heldout_report(tmp_path, corpus)
     n = m["answerable"]
     assert n == answerable and m["unanswerable"] == unanswerable, m
+    assert m["abstention"] == "general", m  # a few related documents: their probes do not look answerable
     assert m["recall@1"] >= r1, m
     assert m["recall@5"] >= r5, m
     assert m["holds"] >= held, m
@@ -158,14 +159,17 @@ def test_new_government_documents_floors(tmp_path, corpus, answerable, unanswera
 def test_cmrc_heldout_sample_floors(tmp_path):
     # measured 2026-12-05 at 7c521ad on the 60-question sample (32 answerable, 28 about articles not
     # indexed) over the 64 held-out articles: R@1 1.000, holds .688, false declines .125 (4/32),
-    # declined .786 (22/28); at 2aa6279 holds .906 (29/32), false 0/32, declined .714 (20/28)
+    # declined .786 (22/28); at 2aa6279 holds .906 (29/32), false 0/32, declined .714 (20/28); decided
+    # by the general model's wide one (the 64 articles' probes look answerable, abstain.is_wide) since
+    # 2026-12-06: holds .844 (27/32), false 2/32, declined 28/28
     m = _heldout_report(tmp_path, "cmrc", limit=60, heldout_docs_only=True)
     n = m["answerable"]
     assert n >= 30 and m["unanswerable"] >= 25, m
+    assert m["abstention"] == "wide", m
     assert m["recall@1"] >= 0.93, m
     assert m["holds"] >= 0.80, m
     assert m["wrongly_declined"] <= 0.10 * n, m
-    assert m["declined"] >= 0.60 * m["unanswerable"], m
+    assert m["declined"] >= 0.85 * m["unanswerable"], m
 
 
 # measured 2026-12-05 at 70873ee (docs/quality.md), 92 questions (75 answerable, 17 not):
@@ -198,14 +202,15 @@ def test_drcd_heldout_sample_floors(tmp_path):
     # keys in Traditional, matched through OpenCC). Measured 2026-12-05 at 41ae0ee on the 60-question
     # sample (41 answerable) over the 30 held-out articles: R@1 1.000, holds .878 (36/41), false
     # declines .098 (4/41), declined .947 (18/19); at 2aa6279 holds .976 (40/41), false 0/41,
-    # declined .895 (17/19)
+    # declined .895 (17/19); with the wide model (2026-12-06) holds .976, false 0/41, declined 19/19
     m = _heldout_report(tmp_path, "drcd", limit=60, heldout_docs_only=True)
     n = m["answerable"]
     assert n >= 35 and m["unanswerable"] >= 15, m
+    assert m["abstention"] == "wide", m
     assert m["recall@1"] >= 0.92, m
     assert m["holds"] >= 0.90, m
     assert m["wrongly_declined"] <= 0.08 * n, m
-    assert m["declined"] >= 0.73 * m["unanswerable"], m
+    assert m["declined"] >= 0.85 * m["unanswerable"], m
 
 
 def test_fresh_drcd_articles_floors(tmp_path):
@@ -213,11 +218,13 @@ def test_fresh_drcd_articles_floors(tmp_path):
     # "more DRCD articles" of the same kind. Measured once at 36a4b72 (the code before it was made),
     # all 736 questions: R@1 .986, R@5 1.000, holds .927, false declines .023, declined .947; on this
     # 100-question sample (59 answerable, 41 about the 60 articles not indexed): R@1 .983, holds
-    # .932, false declines .051 (3/59), declined .951 (39/41)
+    # .932, false declines .051 (3/59), declined .951 (39/41). With the wide model (2026-12-06): all
+    # 736 holds .922, false .023, declined .980; this sample holds .932, false 2/59, declined 39/41
     m = _heldout_report(tmp_path, "drcd2", limit=100)
     n = m["answerable"]
     assert n == 59 and m["unanswerable"] == 41, m
+    assert m["abstention"] == "wide", m
     assert m["recall@1"] >= 0.93, m
     assert m["holds"] >= 0.86, m
     assert m["wrongly_declined"] <= 0.10 * n, m
-    assert m["declined"] >= 0.85 * m["unanswerable"], m
+    assert m["declined"] >= 0.90 * m["unanswerable"], m

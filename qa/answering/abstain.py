@@ -26,6 +26,13 @@ The weights, the standardization and the threshold are fitted by `python bench/c
 the tuning parts of several corpora and written to Settings.abstention_file
 (qa/data/abstention.json), with the per-corpus rates it measured, leave-one-corpus-out included.
 
+The same file holds a second model for *wide* indexes, many unrelated articles (an
+encyclopedia): where the unanswerable question is about an article that is not indexed, and the
+paragraphs retrieved for it match a little. bench/calibrate.py fits it on the tune parts of the
+corpora that are wide by the same test as at run time, and `decide` uses it for an index whose
+probe questions look answerable (qa/answering/probes.py: they raise the index's threshold above
+the fitted one), for the Chinese questions it was fitted on (`Calibration.wide`).
+
 A corpus may carry its own model instead: `qa calibrate` fits one to questions written for its
 documents (answerable and not, qa/answering/fit.py) and writes an `abstention.json` that goes at
 the top of the documents' folder, where `qa build` keeps it in the index like synonyms.tsv
@@ -424,6 +431,8 @@ class Calibration:
     threshold: float
     probe_quantile: float | None = None  # qa/answering/probes.py; None: the fitted threshold everywhere
     english: bool = True  # fitted on English questions too (a corpus's own model may not be: model_for)
+    # The model for wide indexes (`decide`, `is_wide`), fitted on Chinese questions only; None: one model for all.
+    wide: Calibration | None = None
 
     def confidence(self, s: Mapping[str, float]) -> float:
         """Probability-like score in [0, 1] that the top passages answer the question."""
@@ -477,7 +486,12 @@ def parse_calibration(text: str, where: str, fix: str = f"refit it with: {COMMAN
         raise CalibrationError(f"{where}: probe_quantile {quantile} is not in [0, 1]; {fix}")
     if any(a.shape != (len(got),) for a in arrays) or not np.all(arrays[2] > 0):
         raise CalibrationError(f"{where}: weights, mean and std need {len(got)} values each (std > 0); {fix}")
-    return Calibration(tuple(got), arrays[0], bias, arrays[1], arrays[2], threshold, quantile)
+    wide = None
+    if m.get("wide") is not None:
+        if quantile is None:
+            raise CalibrationError(f"{where}: a wide model needs the probes (probe_quantile) that choose it; {fix}")
+        wide = replace(parse_calibration(json.dumps(m["wide"]), f"{where} (its wide model)", fix), english=False)
+    return Calibration(tuple(got), arrays[0], bias, arrays[1], arrays[2], threshold, quantile, wide=wide)
 
 
 def nothing_in_common(s: Mapping[str, float]) -> bool:
@@ -555,13 +569,35 @@ def index_threshold(index, retriever, settings: Settings) -> float:
     return probes.remembered(index.version, Path(settings.abstention_file), settings.cache_dir, compute)
 
 
+def is_wide(model: Calibration, threshold: float | None) -> bool:
+    """Whether an index whose threshold is `threshold` (`index_threshold`) is wide: its probe
+    questions raised it above the model's fitted one, so they look answerable there, as questions
+    about articles it lacks do in an encyclopedia. A narrow index's probes score below the fitted
+    threshold (docs/abstention.md: the 80th percentile .01-.09 on the report, plans, regulations,
+    a manual and news, against a fitted .13; .25-.27 on CMRC and DRCD articles)."""
+    return model.wide is not None and threshold is not None and threshold > model.threshold
+
+
+def which(index, settings: Settings, threshold: float | None) -> str:
+    """Which model decides for `index` (Chinese questions) at its `threshold`: "own" (its corpus's
+    abstention.json), "wide" (the general model's wide one, `is_wide`) or "general"."""
+    model = model_for(index, settings)
+    if model is not load_calibration(Path(settings.abstention_file)):
+        return "own"
+    return "wide" if is_wide(model, threshold) else "general"
+
+
 def decide(r, index, settings: Settings, threshold: float | None = None) -> Decision:
     """Decide whether the retrieval result `r` answers its question: not when it has nothing in
     common with the top paragraphs, else by the fitted model and the index's `threshold`
-    (`index_threshold`; the fitted one when None)."""
-    model = model_for(index, settings, is_english(r.query))
+    (`index_threshold`; the fitted one when None). On a wide index (`is_wide`) the general
+    model's wide one decides the Chinese questions, at its own threshold."""
+    english = is_english(r.query)
+    model = model_for(index, settings, english)
     if model is not model_for(index, settings):  # an English question the corpus's own model never saw
         threshold = None
+    if is_wide(model, threshold) and not english:
+        model, threshold = model.wide, None
     s = signals(r, index, settings.abstain_top_k)
     conf = model.confidence(s) if r.hits and not nothing_in_common(s) else 0.0
     cut = model.threshold if threshold is None else threshold

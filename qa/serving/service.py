@@ -185,7 +185,7 @@ class QAService:
     def health(self) -> dict:
         """What is being served (not what the disk holds, though a difference is reported)."""
         try:
-            index, _ = self._current()
+            index, retriever = self._current()
         except QAError as e:
             return {
                 "ok": False,
@@ -206,13 +206,11 @@ class QAService:
             "passages": m["counts"]["passages"],
             "model": m["model"],
             "built_at": m["built_at"],
-            # which model decides whether the documents answer: the corpus's own (qa calibrate) or the general one
-            "abstention": "own" if abstain.model_for(index, self.settings) is not self._general() else "general",
+            # which model decides whether the documents answer (abstain.which): the corpus's own (qa
+            # calibrate), the general one's for wide indexes (many unrelated articles), or the general one
+            "abstention": abstain.which(index, self.settings, self._threshold(index, retriever)),
             "error": self._follow_error,  # e.g. a newer version on disk that failed to load
         }
-
-    def _general(self):
-        return abstain.load_calibration(Path(self.settings.abstention_file))
 
     def documents(self) -> list[dict]:
         index, _ = self._current()

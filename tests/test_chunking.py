@@ -25,6 +25,20 @@ def test_chinese_sentence_ends_with_closing_quotes_and_brackets_kept():
     assert _sentences(text) == ["他说：“好。”", "然后走了！", "真的吗？", "是的；", "好……", "完了（见附件。）", "最后"]
 
 
+def test_who_said_a_quotation_stays_with_it():
+    text = "县里很远。“书车去了，就等于把图书馆开到了家门口。”吴承志说。他每次出发前都挑书。"
+    assert _sentences(text) == [
+        "县里很远。",
+        "“书车去了，就等于把图书馆开到了家门口。”吴承志说。",
+        "他每次出发前都挑书。",
+    ]
+    assert _sentences("「這很好。」他笑著說。下一句。") == ["「這很好。」他笑著說。", "下一句。"]
+    # not an attribution: a sentence of its own, one with a comma, or one after a line break
+    assert _sentences("“好。”然后走了。") == ["“好。”", "然后走了。"]
+    assert _sentences("“好。”他说，走吧。") == ["“好。”", "他说，走吧。"]
+    assert _sentences("他说：“行。”\n王五说。") == ["他说：“行。”", "\n王五说。"]
+
+
 def test_runs_of_end_marks_stay_together():
     assert _sentences("真的吗？！当然。。。好") == ["真的吗？！", "当然。。。", "好"]
 

@@ -45,6 +45,18 @@ _ANNOUNCING = re.compile(r"[：:]\s*$")
 # stray one: not closed within INSIDE_MAX characters.
 _PAIRS = {"《": "》", "（": "）", "(": ")", "“": "”", "「": "」", "『": "』", "【": "】", "{": "}"}
 INSIDE_MAX = 80
+# A quotation closed at its end mark is followed by who said it: “……家门口。”吴承志说。 That tail
+# is no sentence of its own (an answer led by "吴承志说。" says nothing), so a short one, of no
+# more than ATTRIBUTION_MAX characters with no comma, quote or bracket of its own, ending in a
+# verb of saying (Simplified or Traditional), stays with the quotation before it: the speaker
+# then sits in the sentence that holds the words.
+ATTRIBUTION_MAX = 20
+_SAYING = re.compile(
+    r"(?:[说說]|道|表示|指出|介[绍紹]|[称稱]|[强強][调調]|坦言|感[慨叹嘆]|回[忆憶]|告[诉訴](?:[记記]者|我[们們])?)"
+    r"[。.!！]?\s*$"
+)
+_QUOTE_CLOSED = re.compile(r"[。！？!?…][”’」』\"'][ \t]*$")
+_NOT_ATTRIBUTION = re.compile(r"[，,、：:；;“”「」『』《》（）()\"']")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -61,7 +73,26 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         spans.append((start, len(text)))
     elif spans and start < len(text):
         spans[-1] = (spans[-1][0], len(text))
-    return spans
+    return _attributions_kept(text, spans)
+
+
+def _attributions_kept(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` with each short attribution after a closed quotation joined to it (ATTRIBUTION_MAX)."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        tail = text[s:e].strip()
+        if (
+            out
+            and len(tail) <= ATTRIBUTION_MAX
+            and "\n" not in text[s:e]  # a line break always ends a sentence
+            and _QUOTE_CLOSED.search(text, out[-1][0], out[-1][1])
+            and not _NOT_ATTRIBUTION.search(tail)
+            and _SAYING.search(tail)
+        ):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
 
 
 def _inside(text: str, start: int, pos: int, end: int) -> bool:

@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("QA_PROGRESS", "0")
     names = [n for n in (args.corpora or "").split(",") if n] or None
-    # a corpus held out only (mixed, gov2, gov4, drcd2) has nothing to fit on and never touches the fit, not even its probes
+    # a corpus held out only (mixed, gov2, gov4, drcd2, wiki) has nothing to fit on and never touches the fit, not even its probes
     corpora = [c for c in available(names, say=log) if not c.heldout_only]
     args.cache.mkdir(parents=True, exist_ok=True)
     data = collect(corpora, args.cache)

@@ -16,6 +16,7 @@
 | gov2 | eval/corpora/gov2/docs | eval/corpora/gov2/questions.jsonl | all heldout |
 | gov4 | eval/corpora/gov4/docs | eval/corpora/gov4/questions.jsonl | all heldout |
 | drcd2 | eval/corpora/drcd2/docs | eval/corpora/drcd2/questions.jsonl | all heldout |
+| wiki | eval/corpora/wiki/docs | eval/corpora/wiki/questions.jsonl | all heldout |
 
 QA_BENCHMARKS defaults to `<repo>/../shared/benchmarks` (from a git worktree elsewhere, the one
 beside its main checkout); where neither exists (CI's bare machine), to eval/benchmarks-heldout,
@@ -81,7 +82,7 @@ class Corpus:
 
     @property
     def heldout_only(self) -> bool:
-        """Every question file is held out (mixed, gov2, gov4): nothing of it may be tuned on."""
+        """Every question file is held out (mixed, gov2, gov4, drcd2, wiki): nothing of it may be tuned on."""
         return bool(self.parts_of) and all(self.parts_of.get(f.name) == "heldout" for f in self.files)
 
     def missing(self) -> list[Path]:
@@ -126,6 +127,7 @@ def _corpora() -> dict[str, Corpus]:
         ("gov2", "three government documents of another city, written after the system was tuned"),
         ("gov4", "three government documents of a fourth city, written after the gov3 refit"),
         ("drcd2", "DRCD dev articles 120-239, 60 Traditional Wikipedia articles not in drcd"),
+        ("wiki", "30 encyclopedia-style articles written for it, questions also about 30 not indexed"),
     ):
         folder = EVAL / "corpora" / name
         out.append(

@@ -19,11 +19,12 @@ of QUANTILES that keeps each corpus's leave-one-corpus-out false declines within
 those at the fitted threshold); a narrow corpus's probes score below the fitted threshold.
 
 The wide model (abstain.Calibration.wide): the same fit on the Chinese tune questions of the
-corpora that are wide by the run-time test (abstain.is_wide: their probes raise their threshold
-above the fitted one; CMRC and DRCD articles), its threshold read the same way, its budget the
-largest of BUDGETS that keeps each wide corpus's false declines within MAX_FALSE when its group is
-left out of the fit (two corpora: each is fitted on the other). Their Chinese questions' rows below
-are the wide model's; English ones stay with the general model.
+corpora that are wide by the run-time test (their probes raise their threshold above the fitted
+one; CMRC and DRCD articles), its threshold read the same way, its budget the largest of BUDGETS
+that keeps each wide corpus's false declines within MAX_FALSE when its group is left out of the
+fit (two corpora: each is fitted on the other). It takes its share of an index's Chinese
+questions (abstain.wide_weight: 0 at the fitted threshold, 1 from `full_at`, the lowest threshold
+of its corpora, on); the rows below are decided so, English ones by the general model.
 
 Printed per corpus (declined = share of unanswerable questions declined, false = share of
 answerable ones declined): in-sample on tune; leave-one-corpus-out (its group left out of the fit
@@ -259,26 +260,33 @@ def main(argv: list[str] | None = None) -> int:
     probe = {c: (P[:, cols], P[:, -1] > 0) for c, P in data["probes"].items()}
     q, out_loco = choose_quantile(X, y, corpus, tune, budget, veto, probe, out_loco)
     at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
-    # the wide model (abstain.is_wide): the corpora whose probes raise their threshold
+    # the wide model (abstain.wide_weight): the corpora whose probes raise their threshold
     wide = fit_wide(X, y, corpus, tune, veto, {c for c, v in at_index.items() if v > t}) if q is not None else None
-    decided = np.zeros(len(y), bool)
+    weight = np.zeros(len(y))
     cut = np.array([at_index[c] for c in corpus])
     if wide:
         wm, wt, wbudget, wide_loco = wide
-        decided = wide_rows(X, corpus, set(wide_loco))
-        conf, cut = np.where(decided, score(wm, X, veto), conf), np.where(decided, wt, cut)
+        # decided as at run time: the file's model (abstain.mixed, wide_weight), each Chinese row at its index's share
+        entry = wide_model(feats, wm, wt, wbudget, wide_loco, min(at_index[c] for c in wide_loco))
+        general = {"features": feats, "weights": m["weights"].tolist(), "bias": m["bias"], "mean": m["mean"].tolist()}
+        general |= {"std": m["std"].tolist(), "threshold": t, "probe_quantile": q, "wide": entry}
+        cal = abstain.parse_calibration(json.dumps(general), "bench/calibrate.py's fit")
+        chinese = data["X"][:, abstain.FEATURES.index("english")] == 0
+        weight = np.array([abstain.wide_weight(cal, at_index[c]) for c in corpus]) * chinese
+        conf, cut = abstain.mixed(cal, weight, (conf, cal.wide.confidences(data["X"], veto)), cut)
     per = {}
     for c in [c.name for c in corpora]:
         at = corpus == c
-        by_wide = bool(decided[at].any())
+        share = float(weight[at].max()) if at.any() else 0.0
+        by_wide = share > 0
         ours_held = rates(conf[at & held] - cut[at & held], y[at & held], 0.0)
         per[c] = {
             "questions": {
                 p: [int((at & sel & (y == 1)).sum()), int((at & sel & (y == 0)).sum())]
                 for p, sel in (("tune", tune), ("heldout", held))
             },
-            "threshold": round(float(wt if by_wide else at_index[c]), 4),
-            "model": "wide" if by_wide else "general",
+            "threshold": round(float(at_index[c]), 4),
+            "model": f"wide {share:.2f}" if by_wide else "general",
             "in_sample": rates(conf[at & tune] - cut[at & tune], y[at & tune], 0.0),
             "loco": (wide_loco if by_wide else out_loco).get(c, (float("nan"),) * 2),
             "baseline_tune": rates(base[at & tune], y[at & tune], tb),
@@ -315,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             f"false declines <= max({MAX_FALSE:.0%}, those at the fitted threshold)"
         ),
         "baseline": {"signal": BASELINE, "threshold": round(tb, 4)},
-        **({"wide": wide_model(feats, *wide)} if wide else {}),
+        **({"wide": entry} if wide else {}),
         "rates": "[declined unanswerable, declined answerable]",
         "corpora": {
             c: {k: (v if k in ("questions", "threshold", "model") else clean(v)) for k, v in r.items()}
@@ -338,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def wide_model(feats: list[str], m: dict, t: float, budget: float, left_out: dict) -> dict:
-    """The wide model's entry in the calibration file (abstain.Calibration.wide)."""
+def wide_model(feats: list[str], m: dict, t: float, budget: float, left_out: dict, full_at: float) -> dict:
+    """The wide model's entry in the calibration file (abstain.Calibration.wide); it decides alone
+    from the index threshold `full_at` on (abstain.wide_weight)."""
     return {
         "features": feats,
         "weights": m["weights"].round(4).tolist(),
@@ -348,13 +357,15 @@ def wide_model(feats: list[str], m: dict, t: float, budget: float, left_out: dic
         "std": m["std"].round(5).tolist(),
         "threshold": round(t, 4),
         "probe_quantile": None,
+        "full_at": round(full_at, 4),
         "corpora": sorted(left_out),
         "rule": (
             f"the same fit on the Chinese tune questions of the wide corpora ({', '.join(sorted(left_out))}: their "
             f"probes raise their threshold); threshold: highest with <= {budget:.1%} of their answerable tune "
             f"questions declined (corpora averaged), the largest budget keeping each one's false declines <= "
-            f"{MAX_FALSE:.0%} when it is left out of the fit; decides the Chinese questions of an index whose "
-            f"probes raise its threshold (abstain.is_wide)"
+            f"{MAX_FALSE:.0%} when it is left out of the fit; its share of the Chinese questions' confidence and cut "
+            f"on an index whose probes raise its threshold: 0 at the fitted threshold, rising linearly to 1 at "
+            f"full_at, the lowest threshold its corpora had (abstain.wide_weight)"
         ),
     }
 
@@ -379,12 +390,11 @@ COLUMNS = (
 def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float, q: float | None, wide=None) -> str:
     """The per-corpus table (declined unanswerable / declined answerable) as Markdown."""
     own = "none (the fitted threshold everywhere)" if q is None else f"the probes' {q:.2f} quantile where higher"
-    general = [c for c, r in per.items() if r["model"] == "general"]
     lines = [
         f"Threshold {t:.4f} (in-sample budget {budget:.1%}, corpora averaged); baseline: top dense cosine < {tb:.4f}.",
         "",
         f"Each index's own threshold (qa/answering/probes.py): {own}: "
-        + ", ".join(f"{c} {per[c]['threshold']:.3f}" for c in general)
+        + ", ".join(f"{c} {r['threshold']:.3f}" for c, r in per.items())
         + ". The model's columns use it (left out: with the left-out fit's own probe confidences).",
         "",
         "Weights (standardized signals): " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(feats, m["weights"])),
@@ -392,10 +402,12 @@ def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: fl
     ]
     if wide:
         wm, wt, wbudget, left_out = wide
+        full_at = min(per[c]["threshold"] for c in left_out)
         lines += [
-            f"Wide model (the Chinese questions of {', '.join(sorted(left_out))}, whose probes raise their threshold): "
-            f"threshold {wt:.4f} (in-sample budget {wbudget:.1%}); its rows' left-out column: fitted on the other "
-            "wide corpus alone.",
+            f"Wide model (fitted on the Chinese questions of {', '.join(sorted(left_out))}, whose probes raise their "
+            f"threshold): threshold {wt:.4f} (in-sample budget {wbudget:.1%}); its share of an index's Chinese "
+            f"questions rises from 0 at the fitted threshold to 1 at {full_at:.3f} (the model column: `wide` and the "
+            "share); the left-out column of its corpora: fitted on the other wide corpus alone.",
             "",
             "Wide model weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(feats, wm["weights"])),
             "",

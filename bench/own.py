@@ -5,8 +5,8 @@
 For every corpus with enough labeled tune questions (qa/answering/fit.py MIN_ANSWERABLE and
 MIN_UNANSWERABLE) it fits the corpus's own model on its tune part the way `qa calibrate` does
 (threshold read off 5-fold cross-validation within --max-false) and asks its held-out part, beside
-the general model (qa/data/abstention.json at each index's probe threshold; its wide model where the
-probes raise it: CMRC and DRCD, abstain.is_wide) on the same questions.
+the general model (qa/data/abstention.json at each index's probe threshold, its wide model mixed in
+where the probes raise it: CMRC and DRCD, abstain.wide_weight) on the same questions.
 A corpus listed in SOURCE is asked with the model of another one: the report's questions in
 Traditional characters (the same documents: data/abstention.json serves both), and drcd2 (DRCD
 articles nobody here read, held out only) with the model fitted on drcd's tune part, to see
@@ -67,12 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         t_general = probes.threshold(
             general.threshold, general.confidences(P[:, :-1], P[:, -1] > 0), general.probe_quantile
         )
-        if abstain.is_wide(general, t_general):  # its Chinese questions go to the general model's wide one
-            general_rates = calibrate.rates(
-                general.wide.confidences(X[held], veto[held]), y[held], general.wide.threshold
-            )
-        else:
-            general_rates = calibrate.rates(conf[held], y[held], t_general)
+        weight = abstain.wide_weight(general, t_general)  # the wide model's share of its (Chinese) questions
+        wide = general.wide.confidences(X[held], veto[held]) if weight else None
+        mine_conf, cut = abstain.mixed(general, weight, (conf[held], wide), t_general)
+        general_rates = calibrate.rates(mine_conf - cut, y[held], 0.0)
         tune = (corpus == src) & (part == "tune")
         counts = f"{int(y[tune].sum())}/{int((y[tune] == 0).sum())}"
         if isinstance(own[src], str):

@@ -284,11 +284,11 @@ under one top-cosine threshold ({info["threshold"]:.4f}, {threshold_origin(info)
 
 def own_note(info: dict) -> str:
     """Which corpora a model of their own decided for (`qa calibrate`, docs/abstention-own.md), and
-    which the general model's wide one (abstain.is_wide)."""
+    which the general model's wide one took part for (abstain.wide_weight)."""
     wide = info.get("wide_abstention") or []
     wide_note = (
         f" The general model's wide one (docs/abstention.md: an index whose probe questions look answerable) "
-        f"decided the Chinese questions of: {', '.join(wide)}."
+        f"took its share of deciding the Chinese questions of: {', '.join(wide)}."
         if wide
         else ""
     )

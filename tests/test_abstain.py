@@ -336,34 +336,47 @@ def test_an_index_threshold_is_kept_per_version_and_calibration(tmp_path):
     assert len(list((cache / "thresholds").glob("*.json"))) == probes.KEEP
 
 
-def _with_wide(path, wide_bias: float, wide_threshold: float, quantile=0.8):
+def _with_wide(path, wide_bias: float, wide_threshold: float, quantile=0.8, full_at=0.5):
     """A general model of confidence 0.5 (threshold 0.4) whose wide model's confidence is
-    sigmoid(`wide_bias`) at `wide_threshold`."""
+    sigmoid(`wide_bias`) at `wide_threshold`, deciding alone from index threshold `full_at`."""
     n = len(abstain.FEATURES)
     model = {"features": list(abstain.FEATURES), "weights": [0.0] * n, "bias": 0.0, "mean": [0.0] * n}
     model |= {"std": [1.0] * n, "threshold": 0.4, "probe_quantile": quantile}
-    wide = model | {"bias": wide_bias, "threshold": wide_threshold, "probe_quantile": None}
+    wide = model | {"bias": wide_bias, "threshold": wide_threshold, "probe_quantile": None, "full_at": full_at}
     path.write_text(json.dumps(model | {"wide": wide}), encoding="utf-8")
     abstain.load_calibration.cache_clear()
     abstain.parse_calibration.cache_clear()
     return Settings(abstention_file=path)
 
 
+def test_the_wide_model_s_share_rises_with_how_far_the_probes_raise_the_threshold(tmp_path):
+    settings = _with_wide(tmp_path / "a.json", wide_bias=-2.0, wide_threshold=0.3, full_at=0.6)
+    general = abstain.load_calibration(settings.abstention_file)
+    assert general.wide is not None and not general.wide.english and general.wide.full_at == 0.6
+    share = [abstain.wide_weight(general, t) for t in (None, 0.3, 0.4, 0.5, 0.6, 0.9)]
+    assert share == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0, 1.0])
+    assert abstain.mixed(general, 0.0, (0.5, None), 0.45) == (0.5, 0.45)
+    assert abstain.mixed(general, 0.5, (0.5, 0.1), 0.5) == pytest.approx((0.3, 0.4))  # cut: halfway to the wide 0.3
+    conf, cut = abstain.mixed(general, np.array([0.0, 1.0]), (np.array([0.5, 0.5]), np.array([0.1, 0.1])), 0.45)
+    assert conf == pytest.approx([0.5, 0.1]) and cut == pytest.approx([0.45, 0.3])
+
+
 def test_a_wide_index_s_chinese_questions_go_to_the_wide_model(tmp_path):
     index = _index(REPORT)
-    settings = _with_wide(tmp_path / "a.json", wide_bias=-2.0, wide_threshold=0.3)  # wide confidence 0.12
-    general = abstain.load_calibration(settings.abstention_file)
-    assert general.wide is not None and not general.wide.english
+    settings = _with_wide(tmp_path / "a.json", wide_bias=-2.0, wide_threshold=0.3, full_at=0.5)  # wide conf 0.12
     zh = _retrieval("会议听取了什么报告？", [0, 1, 2], index)
     # narrow: the probes left the fitted threshold (or none was given): the general model decides
     for threshold in (None, 0.4):
         got = abstain.decide(zh, index, settings, threshold)
         assert got.found and got.confidence == pytest.approx(0.5)
         assert abstain.which(index, settings, threshold) == "general"
-    # wide: the probes raised the threshold; the wide model decides, at its own threshold
-    got = abstain.decide(zh, index, settings, 0.45)
+    # wide: the probes raised the threshold to full_at; the wide model decides alone, at its own threshold
+    got = abstain.decide(zh, index, settings, 0.5)
     assert not got.found and got.confidence == pytest.approx(1 / (1 + np.exp(2.0)))
-    assert abstain.which(index, settings, 0.45) == "wide"
+    assert abstain.which(index, settings, 0.5) == "wide"
+    # halfway there: half of each, confidence (0.5 + 0.12) / 2 = 0.31 against a cut of (0.45 + 0.3) / 2
+    half = abstain.decide(zh, index, settings, 0.45)
+    assert half.confidence == pytest.approx((0.5 + 1 / (1 + np.exp(2.0))) / 2) and not half.found
     # an English question stays with the general model at the index's threshold
     en = _retrieval("What report did the meeting hear?", [0, 1, 2], index)
     assert abstain.decide(en, index, settings, 0.45).found
@@ -374,17 +387,20 @@ def test_a_wide_model_is_checked_like_the_general_one(tmp_path):
     path = tmp_path / "a.json"
     _with_wide(path, 0.0, 0.3)
     m = json.loads(path.read_text())
-    path.write_text(json.dumps(m | {"wide": m["wide"] | {"weights": [1.0]}}))
-    abstain.load_calibration.cache_clear()
-    with pytest.raises(CalibrationError, match="its wide model"):
-        abstain.load_calibration(path)
-    path.write_text(json.dumps(m | {"probe_quantile": None}))  # nothing would ever choose it
-    abstain.load_calibration.cache_clear()
-    with pytest.raises(CalibrationError, match="probe_quantile"):
-        abstain.load_calibration(path)
+    for broken, says in (
+        ({"wide": m["wide"] | {"weights": [1.0]}}, "its wide model"),
+        ({"wide": {k: v for k, v in m["wide"].items() if k != "full_at"}}, "full_at"),
+        ({"wide": m["wide"] | {"full_at": 0.4}}, "not above the threshold"),
+        ({"probe_quantile": None}, "probe_quantile"),  # nothing would ever choose it
+    ):
+        path.write_text(json.dumps(m | broken))
+        abstain.load_calibration.cache_clear()
+        with pytest.raises(CalibrationError, match=says):
+            abstain.load_calibration(path)
 
 
 def test_the_shipped_calibration_has_a_wide_model_for_chinese_questions():
     model = abstain.load_calibration(Settings().abstention_file)
     assert model.wide is not None and model.probe_quantile is not None
     assert not model.wide.english and 0.0 < model.wide.threshold < 1.0
+    assert model.threshold < model.wide.full_at < 1.0

@@ -29,9 +29,10 @@ the tuning parts of several corpora and written to Settings.abstention_file
 The same file holds a second model for *wide* indexes, many unrelated articles (an
 encyclopedia): where the unanswerable question is about an article that is not indexed, and the
 paragraphs retrieved for it match a little. bench/calibrate.py fits it on the tune parts of the
-corpora that are wide by the same test as at run time, and `decide` uses it for an index whose
-probe questions look answerable (qa/answering/probes.py: they raise the index's threshold above
-the fitted one), for the Chinese questions it was fitted on (`Calibration.wide`).
+corpora that are wide by the same test as at run time: their probe questions look answerable
+(qa/answering/probes.py: they raise the index's threshold above the fitted one). `decide` mixes
+it in for the Chinese questions it was fitted on, by how far an index's probes raise its threshold
+(`wide_weight`: none at the fitted threshold, all of it where the encyclopedia corpora sit).
 
 A corpus may carry its own model instead: `qa calibrate` fits one to questions written for its
 documents (answerable and not, qa/answering/fit.py) and writes an `abstention.json` that goes at
@@ -431,8 +432,10 @@ class Calibration:
     threshold: float
     probe_quantile: float | None = None  # qa/answering/probes.py; None: the fitted threshold everywhere
     english: bool = True  # fitted on English questions too (a corpus's own model may not be: model_for)
-    # The model for wide indexes (`decide`, `is_wide`), fitted on Chinese questions only; None: one model for all.
+    # The model for wide indexes (`decide`, `wide_weight`), fitted on Chinese questions only; None: one model for all.
     wide: Calibration | None = None
+    # A wide model's: the index threshold from which it decides alone (the lowest its corpora had).
+    full_at: float | None = None
 
     def confidence(self, s: Mapping[str, float]) -> float:
         """Probability-like score in [0, 1] that the top passages answer the question."""
@@ -490,7 +493,14 @@ def parse_calibration(text: str, where: str, fix: str = f"refit it with: {COMMAN
     if m.get("wide") is not None:
         if quantile is None:
             raise CalibrationError(f"{where}: a wide model needs the probes (probe_quantile) that choose it; {fix}")
-        wide = replace(parse_calibration(json.dumps(m["wide"]), f"{where} (its wide model)", fix), english=False)
+        wide = parse_calibration(json.dumps(m["wide"]), f"{where} (its wide model)", fix)
+        try:
+            full_at = float(m["wide"]["full_at"])
+        except (KeyError, TypeError, ValueError):
+            raise CalibrationError(f"{where}: its wide model lacks a usable full_at; {fix}") from None
+        if not full_at > threshold:
+            raise CalibrationError(f"{where}: its wide model's full_at {full_at} is not above the threshold; {fix}")
+        wide = replace(wide, english=False, full_at=full_at)
     return Calibration(tuple(got), arrays[0], bias, arrays[1], arrays[2], threshold, quantile, wide=wide)
 
 
@@ -569,36 +579,53 @@ def index_threshold(index, retriever, settings: Settings) -> float:
     return probes.remembered(index.version, Path(settings.abstention_file), settings.cache_dir, compute)
 
 
-def is_wide(model: Calibration, threshold: float | None) -> bool:
-    """Whether an index whose threshold is `threshold` (`index_threshold`) is wide: its probe
-    questions raised it above the model's fitted one, so they look answerable there, as questions
-    about articles it lacks do in an encyclopedia. A narrow index's probes score below the fitted
-    threshold (docs/abstention.md: the 80th percentile .01-.09 on the report, plans, regulations,
-    a manual and news, against a fitted .13; .25-.27 on CMRC and DRCD articles)."""
-    return model.wide is not None and threshold is not None and threshold > model.threshold
+def wide_weight(model: Calibration, threshold: float | None) -> float:
+    """How much the wide model decides for an index whose threshold is `threshold` (`index_threshold`):
+    0 when its probe questions leave the fitted threshold (a narrow index: the 80th percentile of
+    their confidences .01-.09 on the report, plans, regulations, a manual and news, against a
+    fitted .13), rising linearly to 1 where they raise it as far as on the encyclopedia corpora
+    the wide model was fitted on (`full_at`, ~.25 on CMRC and DRCD). A ramp, not a switch: the
+    statistic grows with an index's size and spread, and 27 plans, notices, news stories and a
+    manual indexed together already reach .115; there the wide model alone would double the false
+    declines (docs/retrieval.md)."""
+    wide = model.wide
+    if wide is None or threshold is None or threshold <= model.threshold:
+        return 0.0
+    return min(1.0, (threshold - model.threshold) / (wide.full_at - model.threshold))
+
+
+def mixed(model: Calibration, weight: float, confidence, cut):
+    """The confidence and the cut with the wide model's share `weight` (`wide_weight`) mixed in:
+    `confidence` is (the general model's, the wide one's), `cut` the index threshold. Numbers or
+    arrays alike (decide, bench/calibrate.py, bench/own.py)."""
+    general, wide = confidence
+    if np.ndim(weight) == 0 and not weight:
+        return general, cut
+    return (1 - weight) * general + weight * wide, (1 - weight) * cut + weight * model.wide.threshold
 
 
 def which(index, settings: Settings, threshold: float | None) -> str:
     """Which model decides for `index` (Chinese questions) at its `threshold`: "own" (its corpus's
-    abstention.json), "wide" (the general model's wide one, `is_wide`) or "general"."""
+    abstention.json), "wide" (the general model with its wide one mixed in, `wide_weight`) or "general"."""
     model = model_for(index, settings)
     if model is not load_calibration(Path(settings.abstention_file)):
         return "own"
-    return "wide" if is_wide(model, threshold) else "general"
+    return "wide" if wide_weight(model, threshold) else "general"
 
 
 def decide(r, index, settings: Settings, threshold: float | None = None) -> Decision:
     """Decide whether the retrieval result `r` answers its question: not when it has nothing in
     common with the top paragraphs, else by the fitted model and the index's `threshold`
-    (`index_threshold`; the fitted one when None). On a wide index (`is_wide`) the general
-    model's wide one decides the Chinese questions, at its own threshold."""
+    (`index_threshold`; the fitted one when None). On a wide index the general model's wide one
+    takes its share (`wide_weight`) of the Chinese questions' confidence and cut."""
     english = is_english(r.query)
     model = model_for(index, settings, english)
     if model is not model_for(index, settings):  # an English question the corpus's own model never saw
         threshold = None
-    if is_wide(model, threshold) and not english:
-        model, threshold = model.wide, None
+    weight = 0.0 if english else wide_weight(model, threshold)
     s = signals(r, index, settings.abstain_top_k)
-    conf = model.confidence(s) if r.hits and not nothing_in_common(s) else 0.0
     cut = model.threshold if threshold is None else threshold
+    conf = 0.0
+    if r.hits and not nothing_in_common(s):
+        conf, cut = mixed(model, weight, (model.confidence(s), weight and model.wide.confidence(s)), cut)
     return Decision(bool(r.hits) and conf >= cut, conf, MappingProxyType(s))

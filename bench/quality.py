@@ -343,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.config import from_env
     from qa.embedding import make_embedder
     from qa.serving.service import QAService
+    from qa.text import is_english
 
     if os.environ.get("OMP_NUM_THREADS"):
         one_thread_onnx(int(os.environ["OMP_NUM_THREADS"]))
@@ -361,8 +362,10 @@ def main(argv: list[str] | None = None) -> int:
             s, docs = build(corpus, settings, embedder, folder, not args.no_synonyms, not args.general_abstention)
             service = QAService(s, embedder=embedder)
             which = service.health().get("abstention")  # the model deciding its Chinese questions (abstain.which)
-            if which in ("own", "wide"):
-                (own if which == "own" else wide).append(corpus.name)
+            if which == "own":
+                own.append(corpus.name)
+            elif which == "wide" and not all(is_english(q["question"]) for q in questions(corpus)):
+                wide.append(corpus.name)  # not cmrc-en: its English questions go to the general model
             base = Baseline(docs, vectors)
             tune_all = questions(corpus, "tune")
             pooled_tune += list(zip(tune_all, (c for _, c in base.rank(tune_all))))

@@ -197,7 +197,7 @@ class QAService:
                 "built_at": None,
                 "error": str(e),
             }
-        m = index.manifest
+        m, threshold = index.manifest, self._threshold(index, retriever)
         return {
             "ok": True,
             "index": str(self.settings.index_dir),
@@ -208,7 +208,9 @@ class QAService:
             "built_at": m["built_at"],
             # which model decides whether the documents answer (abstain.which): the corpus's own (qa
             # calibrate), the general one's for wide indexes (many unrelated articles), or the general one
-            "abstention": abstain.which(index, self.settings, self._threshold(index, retriever)),
+            "abstention": abstain.which(index, self.settings, threshold),
+            # how much of that the general model's wide one decides (abstain.wide_weight; 0 for an own model)
+            "wide_share": round(abstain.wide_weight(abstain.model_for(index, self.settings), threshold), 3),
             "error": self._follow_error,  # e.g. a newer version on disk that failed to load
         }
 

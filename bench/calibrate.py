@@ -268,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         wm, wt, wbudget, wide_loco = wide
         # decided as at run time: the file's model (abstain.mixed, wide_weight), each Chinese row at its index's share
         entry = wide_model(feats, wm, wt, wbudget, wide_loco, min(at_index[c] for c in wide_loco))
-        general = {"features": feats, "weights": m["weights"].tolist(), "bias": m["bias"], "mean": m["mean"].tolist()}
-        general |= {"std": m["std"].tolist(), "threshold": t, "probe_quantile": q, "wide": entry}
+        # the unrounded threshold: the indexes' own thresholds above were raised from it
+        general = fitting.entry(m, t, feats, q) | {"threshold": t, "wide": entry}
         cal = abstain.parse_calibration(json.dumps(general), "bench/calibrate.py's fit")
         chinese = data["X"][:, abstain.FEATURES.index("english")] == 0
         weight = np.array([abstain.wide_weight(cal, at_index[c]) for c in corpus]) * chinese
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             # answerable questions than the model does there: declined at equal false declines
             "baseline_heldout_matched": matched(base[at & held], y[at & held], ours_held[1]),
         }
-    report = render(per, feats, m, budget, t, tb, q, wide)
+    report = render(per, feats, m, budget, t, tb, q, wide, entry["full_at"] if wide else None)
     print(report)
     if args.dry_run:
         return 0
@@ -306,13 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or from_env().abstention_file
     clean = lambda p: [None if np.isnan(v) else round(v, 3) for v in p]  # noqa: E731
     model = {
-        "features": feats,
-        "weights": m["weights"].round(4).tolist(),
-        "bias": round(m["bias"], 4),
-        "mean": m["mean"].round(5).tolist(),
-        "std": m["std"].round(5).tolist(),
-        "threshold": round(t, 4),
-        "probe_quantile": q,
+        **fitting.entry(m, t, feats, q),
         "command": command.strip(),
         "rule": (
             f"logistic regression (C={C}, classes balanced, corpora weighing the same, English sets within theirs) on the tune parts; "
@@ -350,13 +344,7 @@ def wide_model(feats: list[str], m: dict, t: float, budget: float, left_out: dic
     """The wide model's entry in the calibration file (abstain.Calibration.wide); it decides alone
     from the index threshold `full_at` on (abstain.wide_weight)."""
     return {
-        "features": feats,
-        "weights": m["weights"].round(4).tolist(),
-        "bias": round(m["bias"], 4),
-        "mean": m["mean"].round(5).tolist(),
-        "std": m["std"].round(5).tolist(),
-        "threshold": round(t, 4),
-        "probe_quantile": None,
+        **fitting.entry(m, t, feats),
         "full_at": round(full_at, 4),
         "corpora": sorted(left_out),
         "rule": (
@@ -387,7 +375,9 @@ COLUMNS = (
 )
 
 
-def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float, q: float | None, wide=None) -> str:
+def render(
+    per: dict, feats: list[str], m: dict, budget: float, t: float, tb: float, q: float | None, wide=None, full_at=None
+) -> str:
     """The per-corpus table (declined unanswerable / declined answerable) as Markdown."""
     own = "none (the fitted threshold everywhere)" if q is None else f"the probes' {q:.2f} quantile where higher"
     lines = [
@@ -402,7 +392,6 @@ def render(per: dict, feats: list[str], m: dict, budget: float, t: float, tb: fl
     ]
     if wide:
         wm, wt, wbudget, left_out = wide
-        full_at = min(per[c]["threshold"] for c in left_out)
         lines += [
             f"Wide model (fitted on the Chinese questions of {', '.join(sorted(left_out))}, whose probes raise their "
             f"threshold): threshold {wt:.4f} (in-sample budget {wbudget:.1%}); its share of an index's Chinese "

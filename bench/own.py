@@ -63,10 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             except QAError as e:  # too few questions
                 own[src] = str(e).split(":")[0]
         held = (corpus == c) & (part == "heldout")
-        P = data["probes"][c]
-        t_general = probes.threshold(
-            general.threshold, general.confidences(P[:, :-1], P[:, -1] > 0), general.probe_quantile
-        )
+        t_general = probes.threshold_of(general, data["probes"][c])
         weight = abstain.wide_weight(general, t_general)  # the wide model's share of its (Chinese) questions
         wide = general.wide.confidences(X[held], veto[held]) if weight else None
         mine_conf, cut = abstain.mixed(general, weight, (conf[held], wide), t_general)

@@ -283,14 +283,22 @@ def cmd_ask(args, settings) -> int:
     return 0
 
 
-def cmd_eval(args, settings) -> int:
-    from qa.evaluate import evaluate, format_report, read_questions
-    from qa.serving.service import QAService
+def _questions(path: Path) -> tuple[list[dict], list[str]]:
+    """The usable questions of a `qa eval` file, and the rows left out (each said as a warning)."""
+    from qa.evaluate import read_questions
 
     problems: list[str] = []
-    questions = read_questions(args.file, problems)
+    questions = read_questions(path, problems)
     for problem in problems:
         print(f"qa: warning: {problem}", file=sys.stderr)
+    return questions, problems
+
+
+def cmd_eval(args, settings) -> int:
+    from qa.evaluate import evaluate, format_report
+    from qa.serving.service import QAService
+
+    questions, problems = _questions(args.file)
     service = QAService(settings)
     report = evaluate(service, questions, details=args.details, progress=not args.json)
     report["bad_rows"] = problems
@@ -306,7 +314,6 @@ def cmd_calibrate(args, settings) -> int:
     from tqdm import tqdm
 
     from qa.answering import abstain, fit
-    from qa.evaluate import read_questions
     from qa.serving.service import QAService
     from qa.text import is_english
 
@@ -314,10 +321,7 @@ def cmd_calibrate(args, settings) -> int:
         raise BadInputError(f"--max-false must be a share in [0, 1), got {args.max_false}")
     if args.out.is_dir():  # a folder: the file qa build reads there
         args.out = args.out / abstain.OWN_FILE
-    problems: list[str] = []
-    questions = read_questions(args.file, problems)
-    for problem in problems:
-        print(f"qa: warning: {problem}", file=sys.stderr)
+    questions, _ = _questions(args.file)
     service = QAService(settings)
     rows, y, now, english = [], [], [], 0
     quiet = os.environ.get("QA_PROGRESS", "1") == "0"

@@ -573,8 +573,7 @@ def index_threshold(index, retriever, settings: Settings) -> float:
         return model.threshold
 
     def compute() -> float:
-        X = probes.signals(retriever, index, settings.abstain_top_k)
-        return probes.threshold(model.threshold, model.confidences(X[:, :-1], X[:, -1] > 0), model.probe_quantile)
+        return probes.threshold_of(model, probes.signals(retriever, index, settings.abstain_top_k))
 
     return probes.remembered(index.version, Path(settings.abstention_file), settings.cache_dir, compute)
 

@@ -106,6 +106,20 @@ def own(X: np.ndarray, y: np.ndarray, veto: np.ndarray, budget: float) -> tuple[
     return fit(X, y), t, rates(cv, y, t)
 
 
+def entry(fitted: dict, threshold: float, features, probe_quantile: float | None = None) -> dict:
+    """A fitted model as the calibration files hold it (abstain.parse_calibration reads it): its
+    features, rounded weights and standardization, threshold and probe quantile."""
+    return {
+        "features": list(features),
+        "weights": np.round(fitted["weights"], 4).tolist(),
+        "bias": round(float(fitted["bias"]), 4),
+        "mean": np.round(fitted["mean"], 5).tolist(),
+        "std": np.round(fitted["std"], 5).tolist(),
+        "threshold": round(float(threshold), 4),
+        "probe_quantile": probe_quantile,
+    }
+
+
 def own_file(fitted: dict, threshold: float, **about) -> dict:
     """The JSON of a corpus's own model (abstain.own_calibration reads it): the model, its threshold,
     no probes (the threshold was read off this corpus's own questions), and `about` it (the command,
@@ -113,13 +127,7 @@ def own_file(fitted: dict, threshold: float, **about) -> dict:
     from qa.answering import abstain
 
     return {
-        "features": list(abstain.FEATURES),
-        "weights": np.round(fitted["weights"], 4).tolist(),
-        "bias": round(fitted["bias"], 4),
-        "mean": np.round(fitted["mean"], 5).tolist(),
-        "std": np.round(fitted["std"], 5).tolist(),
-        "threshold": round(threshold, 4),
-        "probe_quantile": None,
+        **entry(fitted, threshold, abstain.FEATURES),
         "rule": (
             f"logistic regression (C={C}, classes balanced) on this corpus's questions; threshold: the highest "
             f"keeping the {FOLDS}-fold cross-validated share of answerable questions declined within max_false"

@@ -63,6 +63,11 @@ def threshold(fitted: float, confidences: np.ndarray, quantile: float | None) ->
     return max(fitted, float(np.quantile(confidences, quantile)))
 
 
+def threshold_of(model, rows: np.ndarray) -> float:
+    """The threshold `model` (abstain.Calibration) gives an index whose probes' signals are `rows` (`signals`)."""
+    return threshold(model.threshold, model.confidences(rows[:, :-1], rows[:, -1] > 0), model.probe_quantile)
+
+
 def remembered(version: str, calibration: Path, cache_dir: Path, compute: Callable[[], float]) -> float:
     """`compute()` for index `version` under `calibration`, kept on disk in `cache_dir` (version ids are
     unique: a timestamp and random digits). An index never saved (no version) is not kept; a cache that

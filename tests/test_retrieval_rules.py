@@ -97,6 +97,27 @@ def test_a_question_about_one_item_does_not_expand(retriever):
     assert intro is None and out == hits
 
 
+def test_a_list_the_dense_ranking_puts_first_is_expanded(retriever):
+    # The fused top 3 hold two items of the 2022 list without its intro (no trigger), but
+    # the embedding's first paragraph is an item whose intro is in its top 3: the list is asked for.
+    hits = [_hit(retriever, p, s) for p, s in ((8, 5.0), (2, 4.0), (3, 3.0), (6, 2.0), (4, 1.5), (5, 1.4), (1, 0.2))]
+    dense = [("r.txt", 6), ("r.txt", 4), ("r.txt", 8)]
+    out, intro = retriever._expand_list("2023年的重点任务有哪些？", hits, dense)
+    assert intro == ("r.txt", 4)
+    assert [h.paragraph for h in out][:5] == [6, 4, 5, 7, 8]
+    # Read on the fused ranking alone nothing triggers; nor without the intro near the dense top,
+    # nor when the question does not ask for a list.
+    assert retriever._expand_list("2023年的重点任务有哪些？", hits) == (hits, None)
+    assert retriever._expand_list("2023年的重点任务有哪些？", hits, [dense[0], dense[2], ("r.txt", 3)]) == (hits, None)
+    assert retriever._expand_list("2023年核安全怎么监管？", hits, dense) == (hits, None)
+
+
+def test_the_dense_ranking_triggers_from_its_first_paragraph_only(retriever):
+    hits = [_hit(retriever, p, s) for p, s in ((8, 5.0), (2, 4.0), (3, 3.0), (6, 2.0), (4, 1.5), (5, 1.4), (1, 0.2))]
+    dense = [("r.txt", 8), ("r.txt", 6), ("r.txt", 4)]
+    assert retriever._expand_list("2023年的重点任务有哪些？", hits, dense) == (hits, None)
+
+
 def test_relative_years_resolve_against_the_documents_year():
     from qa.search.retriever import relative_years
 

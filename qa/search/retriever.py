@@ -74,6 +74,8 @@ LIST_ITEMS_ALONE = 3
 # ... unless one member dominates: the runner-up scores under this share of the best. Enumeration
 # questions on dev had runner-up shares 0.63-0.88, questions about one item 0.25-0.45.
 LIST_RUNNER_UP_SHARE = 0.6
+# ... or within the dense ranking's first DENSE_LIST_TOP paragraphs, by the same rules read on that ranking.
+DENSE_LIST_TOP = 1
 _EN_ORD = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:项|个|条|点|是|方面)?")
 _EN_ORDINAL = re.compile(r"\b(" + "|".join(_EN_ORD) + r")\b", re.I)
@@ -217,7 +219,7 @@ class Retriever:
         ]
         # The list cue must come from the user's own words: a follow-up ("那核安全方面呢？") of a
         # list question asks about one item, not for the list again.
-        hits, intro = self._expand_list(question if history else query, hits)
+        hits, intro = self._expand_list(question if history else query, hits, _paragraph_keys(idx, dense))
         return Retrieval(question, query, hits, qv, intro, tuple(dense), tuple(lexical))
 
     def _sentence_tiebreak(self, ranked: list, score: dict, qv: np.ndarray) -> list:
@@ -267,22 +269,30 @@ class Retriever:
         years = self.index.paragraph_years
         return [key for key in keys if years.get(key) and not years[key] & asked]
 
-    def _expand_list(self, query: str, hits: list[Hit]) -> tuple[list[Hit], tuple[str, int] | None]:
-        """For an enumeration question whose list shows up near the top, bring the intro and every item up."""
+    def _expand_list(
+        self, query: str, hits: list[Hit], dense: list[tuple[str, int]] = ()
+    ) -> tuple[list[Hit], tuple[str, int] | None]:
+        """For an enumeration question whose list shows up near the top, bring the intro and every item up.
+        Near the top of the fused ranking, or of the dense one alone (`dense`: its paragraphs, best
+        first): a list's items are short, their words are the list's own, and the lexical side
+        often ranks a paragraph that shares the question's asking words above them."""
         if not asks_for_list(query):
             return hits, None
-        top = hits[:3]
-        for pos, h in enumerate(top):
-            key = (h.doc, h.paragraph)
+        by_key = {(x.doc, x.paragraph): x for x in hits}
+        fused = [(x.doc, x.paragraph) for x in hits]
+        triggers = [(key, fused) for key in fused[:3]] + [(key, dense) for key in dense[:DENSE_LIST_TOP] if key in by_key]
+        for key, ranking in triggers:
+            h = by_key[key]
+            pos = fused.index(key)
             intro = key if key in self.index.list_items else self._parent_of(h)
             if intro is None:
                 continue
             members = [intro, *self.index.list_items[intro]]
-            near = [x for x in hits[:5] if (x.doc, x.paragraph) in members]
-            intro_near = intro in [(x.doc, x.paragraph) for x in hits[:LIST_INTRO_WITHIN]]
-            if key != intro and not (intro_near and len(near) >= LIST_MIN_NEAR) and len(near) < LIST_ITEMS_ALONE:
+            near = [x for x in ranking[:5] if x in members]
+            intro_near = intro in ranking[:LIST_INTRO_WITHIN]
+            alone = len(near) >= LIST_ITEMS_ALONE and ranking is fused  # the dense ranking's items alone: not enough
+            if key != intro and not (intro_near and len(near) >= LIST_MIN_NEAR) and not alone:
                 continue  # items without their intro near the top: a question about those items, not the list
-            by_key = {(x.doc, x.paragraph): x for x in hits}
             if key != intro and _dominated(sorted((by_key[m].score for m in members if m in by_key), reverse=True)):
                 continue  # one item far ahead of the rest: a question about that item ("排污口…涉及哪些区域")
             # The list goes first: the answer is the list now, and an intro with seven items fills
@@ -301,6 +311,15 @@ class Retriever:
     def _parent_of(self, h: Hit) -> tuple[str, int] | None:
         parent = h.passages[0].parent if h.passages else None
         return (h.doc, parent) if parent is not None else None
+
+
+def _paragraph_keys(index: Index, ranking) -> list[tuple[str, int]]:
+    """Paragraphs in the order of their best passage in a passage ranking."""
+    out: dict[tuple[str, int], None] = {}
+    for pid, _ in ranking:
+        p = index.passages[pid]
+        out.setdefault((p.doc, p.paragraph), None)
+    return list(out)
 
 
 def rrf(dense, lexical, s: Settings) -> dict[int, float]:

@@ -57,6 +57,7 @@ import numpy as np
 from qa.answering import kinds
 from qa.config import Settings
 from qa.errors import CalibrationError
+from qa.search.retriever import paragraph_ranking
 from qa.text import ASKING, CJK, YEAR, is_english
 
 # The command that fits Settings.abstention_file.
@@ -262,15 +263,6 @@ def _local(index, corpus: _Corpus, terms: set[str], top: list) -> float:
     return max(sum(w[t] for t in terms & g) for g in sents) / total if total else 0.0
 
 
-def _paragraph_ranking(index, ranking) -> list[tuple[str, int]]:
-    """Paragraphs in the order of their best passage in a passage ranking."""
-    out: dict[tuple[str, int], None] = {}
-    for pid, _ in ranking:
-        p = index.passages[pid]
-        out.setdefault((p.doc, p.paragraph), None)
-    return list(out)
-
-
 # "How many X": 多少/几, an optional measure word, then what is counted (not 第几, an ordinal, not
 # 哪几, which ones, and not 几年/几月, a time). The answer is a number before that measure word or
 # noun ("25个城市", "12公里") or a count written after the noun ("城市达到25个").
@@ -348,7 +340,7 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     cos = np.array([c for _, c in r.dense], dtype=np.float64)
     if len(cos):
         out["dense_top"] = float(cos[0])
-        dense_paras = _paragraph_ranking(index, r.dense)
+        dense_paras = paragraph_ranking(index, r.dense)
         first_other = next((c for pid, c in r.dense if _key(index, pid) != dense_paras[0]), cos[-1])
         out["dense_gap"] = float(cos[0] - first_other)
         out["dense_z"] = float((cos[0] - cos.mean()) / (cos.std() or 1.0))
@@ -368,8 +360,8 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     bm = np.array([v for _, v in r.lexical], dtype=np.float64)
     if len(bm):
         out["lex_z"] = float((bm[0] - bm.mean()) / (bm.std() or 1.0))
-    dense_paras = _paragraph_ranking(index, r.dense) if r.dense else []
-    lexical_paras = _paragraph_ranking(index, r.lexical) if r.lexical else []
+    dense_paras = paragraph_ranking(index, r.dense) if r.dense else []
+    lexical_paras = paragraph_ranking(index, r.lexical) if r.lexical else []
     agree = []
     if dense_paras and lexical_paras:
         agree = [dense_paras[0] in lexical_paras[:top_k], lexical_paras[0] in dense_paras[:top_k]]

@@ -219,7 +219,7 @@ class Retriever:
         ]
         # The list cue must come from the user's own words: a follow-up ("那核安全方面呢？") of a
         # list question asks about one item, not for the list again.
-        hits, intro = self._expand_list(question if history else query, hits, _paragraph_keys(idx, dense))
+        hits, intro = self._expand_list(question if history else query, hits, paragraph_ranking(idx, dense))
         return Retrieval(question, query, hits, qv, intro, tuple(dense), tuple(lexical))
 
     def _sentence_tiebreak(self, ranked: list, score: dict, qv: np.ndarray) -> list:
@@ -280,7 +280,9 @@ class Retriever:
             return hits, None
         by_key = {(x.doc, x.paragraph): x for x in hits}
         fused = [(x.doc, x.paragraph) for x in hits]
-        triggers = [(key, fused) for key in fused[:3]] + [(key, dense) for key in dense[:DENSE_LIST_TOP] if key in by_key]
+        triggers = [(key, fused) for key in fused[:3]] + [
+            (key, dense) for key in dense[:DENSE_LIST_TOP] if key in by_key
+        ]
         for key, ranking in triggers:
             h = by_key[key]
             pos = fused.index(key)
@@ -313,8 +315,9 @@ class Retriever:
         return (h.doc, parent) if parent is not None else None
 
 
-def _paragraph_keys(index: Index, ranking) -> list[tuple[str, int]]:
-    """Paragraphs in the order of their best passage in a passage ranking."""
+def paragraph_ranking(index: Index, ranking) -> list[tuple[str, int]]:
+    """Paragraphs in the order of their best passage in a passage ranking (retrieval's dense or
+    lexical one); abstention reads them too."""
     out: dict[tuple[str, int], None] = {}
     for pid, _ in ranking:
         p = index.passages[pid]

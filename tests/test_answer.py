@@ -277,6 +277,17 @@ def test_neighbour_completes_a_clause_that_lacks_the_asked_kind(small_corpus):
     assert one.answer == "其定位为本市的辅助港口。[1]"  # a pair only where two sentences may be given
 
 
+def test_an_echo_that_points_back_brings_the_sentence_naming_its_subject(small_corpus):
+    # "其喜剧…" restates the question; who wrote them is in the sentence before.
+    text = "泰伦提乌斯是共和时代著名的剧作家。其喜剧结构严谨、语言文雅。另有多位诗人活跃于当时。\n"
+    index, _ = small_corpus({"文学.txt": text})
+    hits = [Hit("文学.txt", 1, 1.0)]
+    vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)
+    question = "谁的喜剧结构严谨、语言文雅？"
+    a = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=2)
+    assert a.answer == "泰伦提乌斯是共和时代著名的剧作家。[1]其喜剧结构严谨、语言文雅。[1]"
+
+
 def test_list_question_gets_every_item_of_a_paragraph_that_lists_them(small_corpus):
     text = (
         "“十四五”以来成效显著。一是供水保障能力明显增强；二是防洪体系逐步完善；三是水环境质量持续改善。\n其他工作。\n"

@@ -15,6 +15,7 @@
 | mixed | eval/mixed/ | eval/mixed.jsonl | all heldout |
 | gov2 | eval/corpora/gov2/docs | eval/corpora/gov2/questions.jsonl | all heldout |
 | gov4 | eval/corpora/gov4/docs | eval/corpora/gov4/questions.jsonl | all heldout |
+| gov5 | eval/corpora/gov5/docs | eval/corpora/gov5/questions.jsonl | all heldout |
 | drcd2 | eval/corpora/drcd2/docs | eval/corpora/drcd2/questions.jsonl | all heldout |
 | wiki | eval/corpora/wiki/docs | eval/corpora/wiki/questions.jsonl | all heldout |
 
@@ -126,6 +127,7 @@ def _corpora() -> dict[str, Corpus]:
     for name, about in (
         ("gov2", "three government documents of another city, written after the system was tuned"),
         ("gov4", "three government documents of a fourth city, written after the gov3 refit"),
+        ("gov5", "three government documents of a fifth city, written after the wide model landed"),
         ("drcd2", "DRCD dev articles 120-239, 60 Traditional Wikipedia articles not in drcd"),
         ("wiki", "30 encyclopedia-style articles written for it, questions also about 30 not indexed"),
     ):

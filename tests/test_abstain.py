@@ -144,14 +144,31 @@ def test_a_question_with_nothing_in_common_with_the_top_paragraphs_is_declined(t
     english = abstain.signals(_retrieval("How is the weather today?", [0, 1, 2], index), index, 3)
     assert abstain.nothing_in_common(off) and not abstain.nothing_in_common(on)
     assert not abstain.nothing_in_common(english)  # its terms are dictionary guesses: left to the model
-    # declined even by a model that would answer anything
-    path = tmp_path / "abstention.json"
+    # declined by a model that would answer anything above its threshold, unless it is sure
+    # (abstain.SURE_WITHOUT_WORDS): a question in everyday words can share no word with its answer
     n = len(abstain.FEATURES)
-    model = {"features": list(abstain.FEATURES), "weights": [0.0] * n, "bias": 5.0, "mean": [0.0] * n}
-    path.write_text(json.dumps(model | {"std": [1.0] * n, "threshold": 0.5}), encoding="utf-8")
-    settings = Settings(abstention_file=path, abstain_top_k=3)
-    assert not abstain.decide(_retrieval("今天天气怎么样？", [0, 1, 2], index), index, settings).found
-    assert abstain.decide(_retrieval("尾矿库排查完成了吗？", [1, 0, 2], index), index, settings).found
+    model = {"features": list(abstain.FEATURES), "weights": [0.0] * n, "mean": [0.0] * n, "std": [1.0] * n}
+    for bias, answered in ((-0.5, False), (5.0, True)):  # confidence .38 and .99 for every question
+        path = tmp_path / f"abstention{bias}.json"
+        path.write_text(json.dumps(model | {"bias": bias, "threshold": 0.2}), encoding="utf-8")
+        settings = Settings(abstention_file=path, abstain_top_k=3)
+        got = abstain.decide(_retrieval("今天天气怎么样？", [0, 1, 2], index), index, settings)
+        assert got.found is answered and got.confidence == (pytest.approx(0.993, abs=1e-3) if answered else 0.0)
+        assert abstain.decide(_retrieval("尾矿库排查完成了吗？", [1, 0, 2], index), index, settings).found
+
+
+def test_nothing_in_common_declines_below_the_sure_level_in_every_reader():
+    sure = abstain.SURE_WITHOUT_WORDS
+    conf = np.array([0.1, sure - 0.01, sure, 0.9])
+    assert abstain.without_words(conf, np.zeros(4, bool)).tolist() == conf.tolist()
+    assert abstain.without_words(conf, np.ones(4, bool)).tolist() == [0.0, 0.0, sure, 0.9]
+    assert float(abstain.without_words(0.3, True)) == 0.0 and float(abstain.without_words(0.3, False)) == 0.3
+    # the fits (qa/answering/fit.py) score the same way as `decide` and the probes
+    from qa.answering import fit
+
+    m = {"mean": np.zeros(1), "std": np.ones(1), "weights": np.ones(1), "bias": 0.0}
+    X = np.array([[-3.0], [3.0]])  # confidences .047 and .953
+    assert fit.score(m, X, np.array([True, True]))[0] == 0.0 and fit.score(m, X, np.array([True, True]))[1] > 0.95
 
 
 def test_sentence_top_is_the_best_sentence_cosine_of_the_top_paragraph():
@@ -282,11 +299,13 @@ def test_an_index_s_own_threshold_is_the_probes_quantile_when_higher(tmp_path):
     model = abstain.load_calibration(settings.abstention_file)
     assert model.probe_quantile is None
     X = np.zeros((3, len(abstain.FEATURES)))
-    X[:, abstain.FEATURES.index("cover_top")] = [0.0, 1.0, 2.0]
+    X[:, abstain.FEATURES.index("cover_top")] = [0.0, 1.0, -2.0]
     X[:, abstain.FEATURES.index("local")] = [0.5, 0.0, 0.0]
     rows = [dict(zip(abstain.FEATURES, x)) for x in X]
     got = model.confidences(X, np.array([False, False, True]))
     assert got[:2] == pytest.approx([model.confidence(rows[0]), model.confidence(rows[1])]) and got[2] == 0.0
+    # a vetoed row the model is sure of (.73) keeps its confidence (abstain.without_words)
+    assert model.confidences(X, np.array([False, True, False])) == pytest.approx([model.confidence(r) for r in rows])
     m = json.loads((tmp_path / "a.json").read_text()) | {"probe_quantile": 1.5}
     (tmp_path / "a.json").write_text(json.dumps(m))
     abstain.load_calibration.cache_clear()

@@ -435,9 +435,10 @@ class Calibration:
         return float(probability(row, self.mean, self.std, self.weights, self.bias)[0])
 
     def confidences(self, X: np.ndarray, veto: np.ndarray) -> np.ndarray:
-        """`confidence` of each row of X (signals in FEATURES order); 0 where `veto` (nothing in common)."""
+        """`confidence` of each row of X (signals in FEATURES order); 0 where `veto` (nothing in common)
+        and the model is not sure without words (`without_words`)."""
         cols = [FEATURES.index(f) for f in self.features]
-        return np.where(veto, 0.0, probability(X[:, cols], self.mean, self.std, self.weights, self.bias))
+        return without_words(probability(X[:, cols], self.mean, self.std, self.weights, self.bias), veto)
 
 
 def probability(X: np.ndarray, mean, std, weights, bias: float) -> np.ndarray:
@@ -498,13 +499,32 @@ def parse_calibration(text: str, where: str, fix: str = f"refit it with: {COMMAN
 
 def nothing_in_common(s: Mapping[str, float]) -> bool:
     """A Chinese question none of whose words is in any of the top paragraphs (今天天气怎么样, asked of a
-    work report): whatever the embedding finds close, these paragraphs do not say it. Declined
-    before the model is asked (the linear model, fitted on questions that mostly share words with
-    the text, answered 今天天气怎么样 at 0.41). Over every corpus's questions, tune and held out, it
-    declines 6 of 69 unanswerable questions of the report, 42 of 400 of CMRC, 6 of 300 of DRCD, 1 of
+    work report): whatever the embedding finds close, these paragraphs likely do not say it. Declined
+    unless the model is sure of it all the same (`without_words`; the linear model, fitted on
+    questions that mostly share words with the text, would otherwise answer 今天天气怎么样 at 0.41 on
+    the general threshold alone). Over every corpus's questions, tune and held out, the rule alone
+    declined 6 of 69 unanswerable questions of the report, 42 of 400 of CMRC, 6 of 300 of DRCD, 1 of
     16 of gov3, and 5 answerable questions, all gov3's (of its 98, asked in everyday words: 养狗要去
     哪里办证 of a text that says 犬只登记), none elsewhere (bench/calibrate.py's signals, 2026-12-06)."""
     return not s["english"] and s["terms"] > 0 and s["cover_topk"] == 0
+
+
+# A question that has nothing in common with the top paragraphs is declined unless the model is at
+# least this sure of it, on its own (more likely than not, the level below which an answer carries
+# the caution by default: Settings.sure_confidence). Asked in everyday words, a question can share
+# no word with the text that answers it (狗 / 犬只, 寄到家 / 邮寄, 活到多少岁 / 预期寿命) while the
+# model, reading the embedding's closeness, is sure it does. Over every corpus's questions, tune and
+# held out, with the model it answers (bench/calibrate.py's fit at 2e770f3): the unanswerable
+# questions with nothing in common scored at most .161 (红烧肉怎么做 of gov3's documents; CMRC and
+# DRCD at most .068), the answerable ones .045-.900, 8 of 12 above .5 (2026-12-06).
+SURE_WITHOUT_WORDS = 0.5
+
+
+def without_words(confidence, veto):
+    """`confidence` (a number or an array), 0 where `veto` (nothing_in_common) unless it reaches
+    SURE_WITHOUT_WORDS: the decline of a question sharing no word with the top paragraphs, as
+    `decide`, the probes and the fits apply it to each model's confidence."""
+    return np.where(np.asarray(veto) & (np.asarray(confidence) < SURE_WITHOUT_WORDS), 0.0, confidence)
 
 
 def vetoed(X: np.ndarray) -> np.ndarray:
@@ -617,6 +637,9 @@ def decide(r, index, settings: Settings, threshold: float | None = None) -> Deci
     s = signals(r, index, settings.abstain_top_k)
     cut = model.threshold if threshold is None else threshold
     conf = 0.0
-    if r.hits and not nothing_in_common(s):
-        conf, cut = mixed(model, weight, (model.confidence(s), weight and model.wide.confidence(s)), cut)
+    if r.hits:
+        veto = nothing_in_common(s)
+        general = float(without_words(model.confidence(s), veto))
+        wide = weight and float(without_words(model.wide.confidence(s), veto))
+        conf, cut = mixed(model, weight, (general, wide), cut)
     return Decision(bool(r.hits) and conf >= cut, conf, MappingProxyType(s))

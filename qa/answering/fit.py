@@ -72,11 +72,12 @@ def fit(X: np.ndarray, y: np.ndarray, groups=None, c: float = C) -> dict:
 
 
 def score(m: dict, X: np.ndarray, veto: np.ndarray | None = None) -> np.ndarray:
-    """The model's confidence; 0 where `veto` (abstain.nothing_in_common: declined whatever the model says)."""
+    """The model's confidence; 0 where `veto` (abstain.nothing_in_common) unless the model is sure
+    without words (abstain.without_words)."""
     from qa.answering import abstain
 
     conf = abstain.probability(X, m["mean"], m["std"], m["weights"], m["bias"])
-    return np.where(veto, 0.0, conf) if veto is not None else conf
+    return abstain.without_words(conf, veto) if veto is not None else conf
 
 
 def cross_validated(X: np.ndarray, y: np.ndarray, veto: np.ndarray, folds: int = FOLDS, seed: int = 0) -> np.ndarray:

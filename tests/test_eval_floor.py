@@ -139,13 +139,15 @@ def test_gov_heldout_floors(tmp_path):
 # (3/74), declined .100 (1/10); with the calibration before the refit holds .662, false .135, declined .500.
 # gov5: held out only, written by a helper after the wide model landed, measured once at 70f766e, 84
 # questions (73 answerable): R@1 .644, R@5 .945, holds .658, false declines .123 (9/73), declined 3/11.
+# Since the veto on questions sharing no word with their top paragraphs yields to a sure model
+# (e7790aa, docs/quality.md): false declines gov3 2/49, gov4 2/74, gov5 8/73, every other figure the same.
 @pytest.mark.parametrize(
     ("corpus", "answerable", "unanswerable", "r1", "r5", "held", "false"),
     [
         ("gov2", 75, 10, 0.62, 0.88, 0.64, 0.10),
-        ("gov3", 49, 8, 0.65, 0.88, 0.62, 0.12),
+        ("gov3", 49, 8, 0.65, 0.88, 0.66, 0.09),
         ("gov4", 74, 10, 0.70, 0.90, 0.70, 0.10),
-        ("gov5", 73, 11, 0.58, 0.89, 0.60, 0.17),
+        ("gov5", 73, 11, 0.58, 0.89, 0.60, 0.15),
     ],
 )
 def test_new_government_documents_floors(tmp_path, corpus, answerable, unanswerable, r1, r5, held, false):

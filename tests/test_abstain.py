@@ -186,6 +186,26 @@ def test_english_questions_are_matched_through_the_lexicon():
     assert covered["value_missing"] == 0.0  # "1万余座" answers how many
 
 
+def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rarest_term():
+    # The answer is built from the top paragraph: it is always read, even when it words the
+    # question's rarest term otherwise (补助 for 补贴); a lower paragraph is read only when it
+    # holds that term (a fine in another article answers another question).
+    paras = {
+        ("d", 1): "每部加装电梯给予20万元补助。",
+        ("d", 2): "加装电梯应当征得业主同意，并可申请补贴。",
+        ("d", 3): "违规停放的处五十元罚款。",
+    }
+    index = _index(paras)
+    corpus = abstain._corpus(index)
+    terms = abstain.question_terms(index, "加装电梯政府补贴多少钱？")
+    top = [("d", 1), ("d", 2), ("d", 3)]
+    assert abstain._anchored(corpus, terms, top) == [("d", 1), ("d", 2)]
+    s = abstain.signals(_retrieval("加装电梯政府补贴多少钱？", [0, 1, 2], index), index, 3)
+    assert s["value_missing"] == 0.0  # 20万元, in the top paragraph
+    s = abstain.signals(_retrieval("加装电梯政府补贴多少钱？", [1, 2, 0], index), index, 2)
+    assert s["value_missing"] == 1.0  # the fine in the other article does not say it
+
+
 @pytest.mark.parametrize(
     "question, passage, missing",
     [

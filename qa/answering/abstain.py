@@ -343,9 +343,10 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     if not top:
         return out
     cos = np.array([c for _, c in r.dense], dtype=np.float64)
+    dense_paras = paragraph_ranking(index, r.dense)
+    lexical_paras = paragraph_ranking(index, r.lexical)
     if len(cos):
         out["dense_top"] = float(cos[0])
-        dense_paras = paragraph_ranking(index, r.dense)
         first_other = next((c for pid, c in r.dense if _key(index, pid) != dense_paras[0]), cos[-1])
         out["dense_gap"] = float(cos[0] - first_other)
         out["dense_z"] = float((cos[0] - cos.mean()) / (cos.std() or 1.0))
@@ -365,8 +366,6 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     bm = np.array([v for _, v in r.lexical], dtype=np.float64)
     if len(bm):
         out["lex_z"] = float((bm[0] - bm.mean()) / (bm.std() or 1.0))
-    dense_paras = paragraph_ranking(index, r.dense) if r.dense else []
-    lexical_paras = paragraph_ranking(index, r.lexical) if r.lexical else []
     agree = []
     if dense_paras and lexical_paras:
         agree = [dense_paras[0] in lexical_paras[:top_k], lexical_paras[0] in dense_paras[:top_k]]

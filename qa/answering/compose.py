@@ -72,12 +72,12 @@ _RESTATES = re.compile(r"[？?][”’」』）)\"']*\s*$|^\s*#")
 # sentence before it too (the answer then opens with that sentence): 1165 / 0.8190 / 1.90 at 0.35,
 # but the report's fact-first fell to 0.812. No pair cost instead of the echo's score (the run
 # then outranks the echo and crowds out a third sentence): 1163 at 0.4.
-ECHO_SHARE = 0.35
 # An echo that points back (_POINTS_BACK: "其喜劇結構嚴謹…" for 誰的喜劇結構嚴謹…?) leaves its subject,
-# often what is asked, in the sentence before: that run scores as the echo alone too (an earlier
-# sweep that did so for every echo lost the report's fact-first, 0.886 -> 0.812). bench/quality.py
-# at c2332d9, every corpus: answers holding the fact +4 / -1 (drcd tune +3 / -1, cmrc held out +1),
-# nothing else moved.
+# often what is asked, in the sentence before: that run scores as the echo alone too (doing so for
+# every echo is the sweep above that lost the report's fact-first). bench/quality.py at c2332d9,
+# every corpus: answers holding the fact +4 / -1 (drcd tune +3 / -1, cmrc held out +1), nothing
+# else moved.
+ECHO_SHARE = 0.35
 # A title or heading is a short line that ends no sentence (a news headline, "（一）指导思想");
 # it names the topic, the answer is in the text under it. Up to 20, 40, 60, any length: holds
 # 0.824, 0.836, 0.836, 0.826 (news 0.744 -> 0.791, gov 0.837 -> 0.860 at 40).
@@ -176,13 +176,13 @@ def _score_windows(
                 score += ITEM_BONUS
             out.append((score, tuple(x.row for x in run)))
     alone = {rows[0]: v for v, rows in out if len(rows) == 1}
-    # An echo that points back (其风格…, 此一贵族制…) names its subject in the sentence before: that
-    # run scores as the echo alone too.
     back = {s.row for s in sentences if s.row in echoes and _POINTS_BACK.match(s.text)}
-    out = [
-        (max(v, alone[rows[0]]) if rows[0] in echoes else max(v, alone[rows[-1]]) if rows[-1] in back else v, rows)
-        for v, rows in out
-    ]
+
+    def echo_of(rows: tuple[int, ...]) -> int | None:
+        """The echo a run scores as (ECHO_SHARE): the one leading it, or one that points back ending it."""
+        return rows[0] if rows[0] in echoes else rows[-1] if rows[-1] in back else None
+
+    out = [(v if echo_of(rows) is None else max(v, alone[echo_of(rows)]), rows) for v, rows in out]
     out.sort(key=lambda x: (-x[0], -len(x[1])))  # on a tie the echo's run goes before the echo alone
     return out
 

@@ -229,6 +229,12 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
         ("每个县最多推荐多少件作品？", "每个县（区）推荐的作品总数不超过40项。", 0.0),  # its own measure word
         ("每个县最多推荐多少件作品？", "各县要认真做好作品初审和报送工作。", 1.0),
         ("领导小组由谁担任组长？", "成立由市长任组长的领导小组。", 0.0),  # an office answers who
+        # the asked noun worded otherwise, its head character beside the number
+        ("医院新增了多少张病床？", "市第二人民医院河东新院区投入使用，新增床位800张。", 0.0),
+        ("政府准备新增多少车位？", "新增公共停车泊位1.2万个。", 0.0),
+        ("去年一共接待了多少观光客？", "全年接待游客3260万人次。", 0.0),
+        ("医院新增了多少张病床？", "医院新增设备一批，床头呼叫系统全面更新。", 1.0),  # no number beside it
+        ("几乎所有食物都加入什么油？", "食物多以橄榄油调味。", 0.0),  # 几乎 is "almost", not "how many"
     ],
 )
 def test_value_missing(question, passage, missing):

@@ -122,6 +122,33 @@ def test_blank_line_blocks_of_hard_wrapped_lines_are_paragraphs():
         assert text[p.start : p.end].split("\n")[0].strip() in p.text
 
 
+def test_a_blank_line_at_the_end_does_not_make_the_file_one_block():
+    lines = ["第一条　为了规范管理，制定本办法。", "第二条　本办法适用于本市。", "第三条　本办法自公布之日起施行。"]
+    paras = split_paragraphs("\n".join(lines) + "\n\n")
+    assert [p.text for p in paras] == lines
+
+
+def test_a_title_then_a_blank_line_then_one_paragraph_per_line():
+    body = [f"第{n}条　这一条规定第{n}件事，写成一整句。" for n in "一二三四五六"]
+    text = "某某市停车管理办法\n\n" + "\n".join(body) + "\n"
+    paras = split_paragraphs(text)
+    assert [p.text for p in paras] == ["某某市停车管理办法", *body]
+    for p in paras:
+        assert text[p.start : p.end].strip() == p.text
+    # hard-wrapped lines, a Markdown list and a Q&A pair stay one block each
+    rows = [
+        "这一段按固定宽度被硬换行了，所以每一行都停在某个句子的中",
+        "间，下一行接着上一行继续往下写，一直到这一段的最后才",
+        "写完它的最后一句话，中间没有任何一行恰好停在句号后",
+        "面，这正是从网页或者排版软件里复制出来的文字常见的",
+        "样子。",
+    ]
+    wrapped = "标题\n\n" + "\n".join(rows)
+    assert [p.text for p in split_paragraphs(wrapped)][1:] == ["".join(rows)]
+    bullets = "标题\n\n" + "\n".join(f"- 第{n}项要求。" for n in "一二三四五六")
+    assert len(split_paragraphs(bullets)) == 2
+
+
 def test_markdown_document_blocks_and_heading_title(tmp_path):
     md = (
         "# 生态环境保护工作会议纪要\n\n"

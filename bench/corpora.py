@@ -16,6 +16,7 @@
 | gov2 | eval/corpora/gov2/docs | eval/corpora/gov2/questions.jsonl | all heldout |
 | gov4 | eval/corpora/gov4/docs | eval/corpora/gov4/questions.jsonl | all heldout |
 | gov5 | eval/corpora/gov5/docs | eval/corpora/gov5/questions.jsonl | all heldout |
+| gov6 | eval/corpora/gov6/docs | eval/corpora/gov6/questions.jsonl | all heldout |
 | drcd2 | eval/corpora/drcd2/docs | eval/corpora/drcd2/questions.jsonl | all heldout |
 | wiki | eval/corpora/wiki/docs | eval/corpora/wiki/questions.jsonl | all heldout |
 
@@ -83,7 +84,7 @@ class Corpus:
 
     @property
     def heldout_only(self) -> bool:
-        """Every question file is held out (mixed, gov2, gov4, drcd2, wiki): nothing of it may be tuned on."""
+        """Every question file is held out (mixed, gov2, gov4, gov5, gov6, drcd2, wiki): nothing of it may be tuned on."""
         return bool(self.parts_of) and all(self.parts_of.get(f.name) == "heldout" for f in self.files)
 
     def missing(self) -> list[Path]:
@@ -128,6 +129,7 @@ def _corpora() -> dict[str, Corpus]:
         ("gov2", "three government documents of another city, written after the system was tuned"),
         ("gov4", "three government documents of a fourth city, written after the gov3 refit"),
         ("gov5", "three government documents of a fifth city, written after the wide model landed"),
+        ("gov6", "three Traditional-Chinese documents of a Taiwan-style county, written by a helper"),
         ("drcd2", "DRCD dev articles 120-239, 60 Traditional Wikipedia articles not in drcd"),
         ("wiki", "30 encyclopedia-style articles written for it, questions also about 30 not indexed"),
     ):

@@ -130,11 +130,13 @@ def test_a_blank_line_at_the_end_does_not_make_the_file_one_block():
 
 def test_a_title_then_a_blank_line_then_one_paragraph_per_line():
     body = [f"第{n}条　这一条规定第{n}件事，写成一整句。" for n in "一二三四五六"]
+    body.insert(3, "二、坚持精准治污科学治污依法治污，深入打好污染防治攻坚战")  # a long heading ends no sentence
     text = "某某市停车管理办法\n\n" + "\n".join(body) + "\n"
     paras = split_paragraphs(text)
     assert [p.text for p in paras] == ["某某市停车管理办法", *body]
     for p in paras:
         assert text[p.start : p.end].strip() == p.text
+    assert len(split_paragraphs(text, markdown=True)) == 2  # in Markdown a blank line ends a paragraph
     # hard-wrapped lines, a Markdown list and a Q&A pair stay one block each
     rows = [
         "这一段按固定宽度被硬换行了，所以每一行都停在某个句子的中",

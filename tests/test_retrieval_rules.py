@@ -190,3 +190,28 @@ def test_a_short_paragraph_stating_the_asked_kind_is_not_taken_for_a_heading(fak
     without = scores()
     assert with_penalty[2] == pytest.approx(without[2])  # states a day: spared
     assert with_penalty[3] < without[3]  # short, no day: a heading as far as the rule knows
+
+
+def test_a_question_for_an_amount_a_share_or_an_age_favours_paragraphs_that_state_one(fake_build, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    text = "\n".join(
+        [
+            "本县对新生儿家庭发给育儿津贴，每名儿童每月新台币五千元。",
+            "育儿津贴发放至孩子上小学之前一个月为止。",
+            "全县资源回收率达到百分之五十八点六，较上年提高2.1个百分点。",
+            "年满三十五周岁的女性可以免费接受两癌筛查。",
+        ]
+    )
+    (data / "t.txt").write_text(text, encoding="utf-8")
+    settings, index, embedder = fake_build([data])
+    r = Retriever(index, embedder, settings)
+    keys = list(index.paragraphs)
+
+    def favoured(question):
+        return sorted(k[1] for k in r._answer_type_bonus(question, keys))
+
+    assert favoured("育儿津贴一个月多少钱？") == [1]
+    assert favoured("资源回收率是百分之多少？") == [3]
+    assert favoured("多大年龄可以做两癌筛查？") == [4]  # 三十五周岁: an age
+    assert favoured("一共要申请多少次？") == []  # a bare count: any number would do, no bonus

@@ -22,10 +22,11 @@ _LIST_CUE = re.compile(
     r"|\b(?:what|which) (?:are|were) the (?:\w+ )?(?:tasks|priorities|achievements|points)\b|\blist (?:the|all)\b",
     re.I,
 )
-# Expected answer types (qa/answering/kinds.py): a 'when' question prefers paragraphs that state a
-# day, a 'who' question ones that name an office-holder. The bonus is in fused z-score units (a
-# strong BM25 match adds ~4-8), so it only breaks near-ties: 0, 0.5, 1 and 2 scored the same on
-# dev; 1.0 moved "When was the conference held?" from paragraph 7 to 2.
+# Expected answer types (qa/answering/kinds.py BONUS_KINDS): a 'when' question prefers paragraphs
+# that state a day, a 'who' question ones that name an office-holder, a 'how much money' one those
+# that state an amount in 元 (likewise a share, an age, a head count). The bonus is in fused
+# z-score units (a strong BM25 match adds ~4-8), so it only breaks near-ties: 0, 0.5, 1 and 2
+# scored the same on dev; 1.0 moved "When was the conference held?" from paragraph 7 to 2.
 ANSWER_TYPE_BONUS = 1.0
 # A question scoped to a year (after 今年/去年 are resolved) demotes paragraphs that speak only of
 # other years, counting a list item's intro as part of the item (the items under "2023年要抓好以下

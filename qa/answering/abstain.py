@@ -304,11 +304,12 @@ def quantity_pattern(query: str) -> re.Pattern | None:
     noun, unit = re.escape(noun), f"[{kinds.MEASURE_WORDS}{re.escape(unit)}]?"
     ahead = rf"{number}{unit}[^。；，,\d]{{0,{UNIT_SPAN}}}{noun}"
     behind = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?{kinds.DIGITS}"
+    ways = [ahead, behind]
     run = _NOUN_RUN.match(query, m.start(2)).group()
-    if len(run) < 2:
-        return re.compile(f"{ahead}|{behind}")
-    head = re.escape(run[-1])
-    return re.compile(f"{ahead}|{behind}|{number}{unit}[\u4e00-\u9fff]?{head}|{head}[\u4e00-\u9fff]?{kinds.DIGITS}")
+    if len(run) >= 2:  # the noun's head beside the number (床位800张 for 多少张病床)
+        head = re.escape(run[-1])
+        ways += [rf"{number}{unit}[\u4e00-\u9fff]?{head}", rf"{head}[\u4e00-\u9fff]?{kinds.DIGITS}"]
+    return re.compile("|".join(ways))
 
 
 def value_missing(query: str, top_texts: list[str], top_years: list[set] | None = None) -> float:

@@ -182,7 +182,7 @@ def _score_windows(
         """The echo a run scores as (ECHO_SHARE): the one leading it, or one that points back ending it."""
         return rows[0] if rows[0] in echoes else rows[-1] if rows[-1] in back else None
 
-    out = [(v if echo_of(rows) is None else max(v, alone[echo_of(rows)]), rows) for v, rows in out]
+    out = [(v if (echo := echo_of(rows)) is None else max(v, alone[echo]), rows) for v, rows in out]
     out.sort(key=lambda x: (-x[0], -len(x[1])))  # on a tie the echo's run goes before the echo alone
     return out
 

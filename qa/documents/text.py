@@ -41,9 +41,7 @@ def split_paragraphs(text: str, markdown: bool = False) -> list[Paragraph]:
     if multiline:
         for start, block in blocks:
             lines = block.split("\n")
-            inner = [ln for ln in lines[:-1] if ln.strip()]
-            alone = sum(map(_stands_alone, inner)) >= ALONE_SHARE * len(inner)
-            if not markdown and len(lines) >= ALONE_LINES and alone:
+            if not markdown and _one_per_line(lines):
                 out += _lines(block, start, len(out))
                 continue
             joined = join_lines(lines)
@@ -82,6 +80,14 @@ _SECTION = re.compile(
     r"|[（(][一二三四五六七八九十]+[)）]|[壹贰貳叁參肆伍陆陸柒捌玖拾]+、)"
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]\s|\d{1,2}[.、．]\s*\S)")
+
+
+def _one_per_line(lines: list[str]) -> bool:
+    """A block's lines are paragraphs of their own (ALONE_LINES, ALONE_SHARE), not one wrapped paragraph."""
+    if len(lines) < ALONE_LINES:
+        return False
+    inner = [ln for ln in lines[:-1] if ln.strip()]
+    return sum(map(_stands_alone, inner)) >= ALONE_SHARE * len(inner)
 
 
 def _stands_alone(line: str) -> bool:

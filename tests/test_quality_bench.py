@@ -18,6 +18,7 @@ LOCAL = [
     "report-hant",
     "gov",
     "gov3",
+    "gov7",
     "manual",
     "news",
     "mixed",

@@ -215,3 +215,24 @@ def test_a_question_for_an_amount_a_share_or_an_age_favours_paragraphs_that_stat
     assert favoured("资源回收率是百分之多少？") == [3]
     assert favoured("多大年龄可以做两癌筛查？") == [4]  # 三十五周岁: an age
     assert favoured("一共要申请多少次？") == []  # a bare count: any number would do, no bonus
+
+
+def test_a_documents_title_line_gives_way_to_its_content(fake_build, tmp_path, monkeypatch):
+    # A file named by its title whose first line is that title: the line shares the subject words of
+    # every question about the document and never holds the asked fact.
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = [
+        "苇宁市统计公报",
+        "全年全市地区生产总值4862亿元，比上年增长5.6%，其中第一产业增加值298亿元，第二产业增加值1953亿元，第三产业增加值2610亿元。",
+        "年末全市常住人口612万人，城镇化率68.2%。",
+    ]
+    (data / "苇宁市统计公报.txt").write_text("\n".join(lines), encoding="utf-8")
+    settings, index, embedder = fake_build([data])
+    r = Retriever(index, embedder, settings)
+    title = ("苇宁市统计公报.txt", 1)
+    assert r._title_lines(list(index.paragraphs)) == {title}
+    q = "苇宁市的统计公报：全年地区生产总值是多少？"
+    assert [h.paragraph for h in r.search(q).hits][0] == 2
+    monkeypatch.setattr(retrieval, "TITLE_PENALTY", 0.0)
+    assert [h.paragraph for h in r.search(q).hits][0] == 1  # without it the title line wins

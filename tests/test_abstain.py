@@ -25,7 +25,7 @@ class _Lexicon:
         return " ".join(zh for en, zh in self.glossary.items() if en in text.lower())
 
 
-def _index(paragraphs: dict, glossary: dict | None = None):
+def _index(paragraphs: dict, glossary: dict | None = None, titles: dict | None = None):
     """A fake index: one passage per paragraph (passage id = position), sentences split at 。 with unit vectors."""
     keys = list(paragraphs)
     sentences, vectors = [], []
@@ -48,6 +48,7 @@ def _index(paragraphs: dict, glossary: dict | None = None):
         sentence_rows=rows,
         paragraph_years={k: set(YEAR.findall(v)) for k, v in paragraphs.items()},
         lexicon=_Lexicon(glossary),
+        titles=titles or {},
     )
 
 
@@ -125,6 +126,12 @@ def test_a_name_the_top_paragraphs_lack_and_characters_a_paraphrase_keeps():
     absent = abstain.signals(_retrieval("上海市召开了什么会议？", [0, 1], index), index, 2)
     present = abstain.signals(_retrieval("北京市召开了什么会议？", [0, 1], index), index, 2)
     assert absent["name_missing"] == 1.0 and present["name_missing"] == 0.0
+    # a name in the top paragraph's document title is there (a bulletin's paragraphs do not repeat its city)
+    titled = _index({("d", 1): "全年居民消费价格上涨0.6%。"}, titles={"d": "上海市统计公报"})
+    s = abstain.signals(_retrieval("上海市的物价涨了多少？", [0], titled), titled, 1)
+    assert s["name_missing"] == 0.0
+    untitled = _index({("d", 1): "全年居民消费价格上涨0.6%。"}, titles={"d": "统计公报"})
+    assert abstain.signals(_retrieval("上海市的物价涨了多少？", [0], untitled), untitled, 1)["name_missing"] == 1.0
     # 缺水 / 缺乏水资源: not the bigram, every character
     s = abstain.signals(_retrieval("北方为什么缺水？", [1], index), index, 1)
     assert s["chars_top"] == 1.0 > s["cover_top"]

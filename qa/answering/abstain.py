@@ -395,7 +395,10 @@ def signals(r, index, top_k: int) -> dict[str, float]:
         idf = lambda ch: math.log((corpus.n + 1) / (corpus.char_df.get(ch, 0) + 0.5))  # noqa: E731
         out["chars_top"] = _share(chars, idf, corpus.texts[top[0]].__contains__)
         out["chars_topk"] = _share(chars, idf, lambda ch: any(ch in corpus.texts[k] for k in top))
-        names = question_names(query)
+        # A name in the top paragraph's document title is there: a statistical bulletin's
+        # paragraphs do not repeat the city its title names.
+        title = _normalize(index, index.titles.get(top[0][0], ""))
+        names = [w for w in question_names(query) if w not in title]
         out["name_missing"] = float(any(all(w not in corpus.texts[k] for k in top) for w in names))
     return out
 

@@ -236,6 +236,10 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
         ("每个县最多推荐多少件作品？", "每个县（区）推荐的作品总数不超过40项。", 0.0),  # its own measure word
         ("每个县最多推荐多少件作品？", "各县要认真做好作品初审和报送工作。", 1.0),
         ("领导小组由谁担任组长？", "成立由市长任组长的领导小组。", 0.0),  # an office answers who
+        # ... but not who holds an office the question names: only a name does
+        ("苇宁市现任市长是谁？", "苇宁市统计局　国家统计局苇宁调查队", 1.0),
+        ("苇宁市现任市长是谁？", "学校设立领导小组，由校长任组长。", 1.0),
+        ("苇宁市现任市长是谁？", "市长张建国主持会议。", 0.0),
         # the asked noun worded otherwise, its head character beside the number
         ("医院新增了多少张病床？", "市第二人民医院河东新院区投入使用，新增床位800张。", 0.0),
         ("政府准备新增多少车位？", "新增公共停车泊位1.2万个。", 0.0),

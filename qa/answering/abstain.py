@@ -318,7 +318,8 @@ def value_missing(query: str, top_texts: list[str], top_years: list[set] | None 
     of `top_texts` states one. A count must come from a passage about the question's year (the 2022
     figure does not answer "how many in 2023")."""
     for kind in kinds.asked(query):
-        if not any(kind.states(t) for t in top_texts):
+        also = not (kind.also and kinds.OFFICE_HOLDER.search(kinds.simplified(query)))
+        if not any(kind.states(t, also) for t in top_texts):
             return 1.0
     stated = quantity_pattern(query)
     if stated:

@@ -38,9 +38,10 @@ _PLACE_SUFFIX = (
 
 # An office or a body (general Chinese, not one document's): a head of one (市长, 校长, 主任,
 # 负责人), or an organization by its suffix (组委会, 派出单位, 市林业局, 教育厅, 协会, 公司).
+_HEAD_OF = r"(?:[省市县区州镇乡村校院部局厅处科所社队]长|主任|书记|主席|总理|总统|经理|董事长|会长|理事长|负责人)"
 _OFFICE = (
-    r"(?:[省市县区州镇乡村校院部局厅处科所社队]长|主任|书记|主席|总理|总统|经理|董事长|会长|理事长|负责人)"
-    r"|[\u4e00-\u9fff]{1,8}(?:单位|部门|机关|政府|委员会|组委会|办公室|中心|协会|学会|公司|集团|银行|学校|大学|学院|医院|法院|检察院)"
+    _HEAD_OF
+    + r"|[\u4e00-\u9fff]{1,8}(?:单位|部门|机关|政府|委员会|组委会|办公室|中心|协会|学会|公司|集团|银行|学校|大学|学院|医院|法院|检察院)"
     r"|(?:[省市县区州]|国家)[\u4e00-\u9fff]{1,6}?(?:局|厅|委|办)"
 )
 
@@ -56,14 +57,16 @@ class Kind:
     # tie-break reads `stated` alone: offices are in nearly every paragraph of a report and would
     # favour none (without the report's synonyms file, "who" questions fell 1-5 ranks with them).
     also: re.Pattern | None = None
+    also_tags: tuple[str, ...] = ()  # ... and the tags of such words (nt: a body)
 
-    def states(self, text: str) -> bool:
+    def states(self, text: str, also: bool = True) -> bool:
         """Whether `text` (Simplified or Traditional) states a value of this kind (the pattern, or a
-        word tagged so) or what answers its question (`also`)."""
+        word tagged so) or, unless `also` is False, what answers its question (`also`, `also_tags`)."""
         simple = simplified(text)
-        return bool(self.stated.search(simple) or (self.also and self.also.search(simple))) or any(
-            flag in self.tags and not _GENERIC.match(word) for word, flag in (_tagged(simple) if self.tags else ())
-        )
+        if self.stated.search(simple) or (also and self.also and self.also.search(simple)):
+            return True
+        tags = self.tags + self.also_tags * also
+        return any(flag in tags and not _GENERIC.match(word) for word, flag in (_tagged(simple) if tags else ()))
 
 
 KINDS = (
@@ -130,8 +133,9 @@ KINDS = (
             r"(?:部长|书记|主任|组长|总工程师|省长|市长|局长|主席|负责同志)[\u4e00-\u9fff]{2,3}(?:[,，、出主作同]|$)"
             r"|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,6}"
         ),
-        ("nr", "nrt", "nrfg", "nt"),
+        ("nr", "nrt", "nrfg"),
         re.compile(_OFFICE),
+        ("nt",),
     ),
 )
 # A reason: the answer prefers a sentence that gives one, but a reason is often stated without
@@ -142,6 +146,11 @@ REASON = Kind(
     re.compile(r"\bwhy\b|what (?:was|is|were) the reason|what caused", re.I),
     re.compile(r"因为|由于|因此|所以|为了|原因|导致|以致|以便|鉴于|因而|于是"),
 )
+# An office a question names ("市长是谁", "董事长是谁"): it asks for the person who holds it, whom
+# only a name answers; the office or a body (`also`) answers "由谁负责", not this.
+OFFICE_HOLDER = re.compile(_HEAD_OF)
+
+
 # Kinds whose paragraphs retrieval favours on a near-tie: every kind that names a specific value.
 # Not a bare count (any number states one) nor a place (a place-name suffix is in most paragraphs of
 # government text). Money, share, age and head count joined day and person on 2026-12-06

@@ -317,8 +317,9 @@ def value_missing(query: str, top_texts: list[str], top_years: list[set] | None 
     age, a head count, a day, a place, a person ...; or how many of what) and none
     of `top_texts` states one. A count must come from a passage about the question's year (the 2022
     figure does not answer "how many in 2023")."""
+    # "市长是谁" names the office: only a person's name answers it, not an office or a body
+    also = not kinds.OFFICE_HOLDER.search(kinds.simplified(query))
     for kind in kinds.asked(query):
-        also = not (kind.also and kinds.OFFICE_HOLDER.search(kinds.simplified(query)))
         if not any(kind.states(t, also) for t in top_texts):
             return 1.0
     stated = quantity_pattern(query)

@@ -39,6 +39,9 @@ _PLACE_SUFFIX = (
 # An office or a body (general Chinese, not one document's): a head of one (市长, 校长, 主任,
 # 负责人), or an organization by its suffix (组委会, 派出单位, 市林业局, 教育厅, 协会, 公司).
 _HEAD_OF = r"(?:[省市县区州镇乡村校院部局厅处科所社队]长|主任|书记|主席|总理|总统|经理|董事长|会长|理事长|负责人)"
+# An office a question names ("市长是谁", "董事长是谁"): it asks for the person who holds it, whom
+# only a name answers; the office or a body (Kind.also) answers "由谁负责", not this.
+OFFICE_HOLDER = re.compile(_HEAD_OF)
 _OFFICE = (
     _HEAD_OF
     + r"|[\u4e00-\u9fff]{1,8}(?:单位|部门|机关|政府|委员会|组委会|办公室|中心|协会|学会|公司|集团|银行|学校|大学|学院|医院|法院|检察院)"
@@ -65,7 +68,7 @@ class Kind:
         simple = simplified(text)
         if self.stated.search(simple) or (also and self.also and self.also.search(simple)):
             return True
-        tags = self.tags + self.also_tags * also
+        tags = self.tags + (self.also_tags if also else ())
         return any(flag in tags and not _GENERIC.match(word) for word, flag in (_tagged(simple) if tags else ()))
 
 
@@ -146,11 +149,6 @@ REASON = Kind(
     re.compile(r"\bwhy\b|what (?:was|is|were) the reason|what caused", re.I),
     re.compile(r"因为|由于|因此|所以|为了|原因|导致|以致|以便|鉴于|因而|于是"),
 )
-# An office a question names ("市长是谁", "董事长是谁"): it asks for the person who holds it, whom
-# only a name answers; the office or a body (`also`) answers "由谁负责", not this.
-OFFICE_HOLDER = re.compile(_HEAD_OF)
-
-
 # Kinds whose paragraphs retrieval favours on a near-tie: every kind that names a specific value.
 # Not a bare count (any number states one) nor a place (a place-name suffix is in most paragraphs of
 # government text). Money, share, age and head count joined day and person on 2026-12-06

@@ -276,7 +276,7 @@ class Retriever:
     def _title_lines(self, keys) -> set[tuple[str, int]]:
         """Those of the candidate paragraphs `keys` that are their document's title line."""
         titles = self.index.titles
-        return {key for key in keys if self.index.paragraphs[key].strip() == (titles.get(key[0]) or "").strip()}
+        return {key for key in keys if self.index.paragraphs[key].strip() == titles.get(key[0], "").strip()}
 
     def _off_year(self, query: str, keys) -> list[tuple[str, int]]:
         """Those of the candidate paragraphs `keys` that name years (theirs or their list intro's), none of them the question's."""

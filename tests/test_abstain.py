@@ -240,12 +240,21 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
         ("苇宁市现任市长是谁？", "苇宁市统计局　国家统计局苇宁调查队", 1.0),
         ("苇宁市现任市长是谁？", "学校设立领导小组，由校长任组长。", 1.0),
         ("苇宁市现任市长是谁？", "市长张建国主持会议。", 0.0),
+        # where, in a manual or a rule: a location or a kind of venue, unless a kind of place is named
+        ("滤网检测开关在机器的什么地方？", "机身背面设有滤网检测开关。", 0.0),
+        ("哪些地方不能带狗进去？", "禁止携犬进入下列场所：", 0.0),
+        ("哪些地方不能带狗进去？", "携犬出户应当束犬链。", 1.0),
+        ("麻省理工学院位于哪个城市？", "学院的主楼位于校园东侧的草坪附近。", 1.0),
         # the asked noun worded otherwise, its head character beside the number
         ("医院新增了多少张病床？", "市第二人民医院河东新院区投入使用，新增床位800张。", 0.0),
         ("政府准备新增多少车位？", "新增公共停车泊位1.2万个。", 0.0),
         ("去年一共接待了多少观光客？", "全年接待游客3260万人次。", 0.0),
         ("医院新增了多少张病床？", "医院新增设备一批，床头呼叫系统全面更新。", 1.0),  # no number beside it
         ("几乎所有食物都加入什么油？", "食物多以橄榄油调味。", 0.0),  # 几乎 is "almost", not "how many"
+        # what "X了多少" counts is jieba's word before it: a change (贵) takes any number, a noun its own
+        ("老百姓买东西比前一年贵了多少？", "全年居民消费价格比上年上涨0.6%。", 0.0),
+        ("全国碳市场的累计成交额是多少？", "全国碳市场累计成交量2.3亿吨。", 1.0),  # 成交额, not 交额
+        ("全国碳市场的累计成交额是多少？", "累计成交额104.75亿元。", 0.0),
     ],
 )
 def test_value_missing(question, passage, missing):

@@ -42,6 +42,15 @@ _HEAD_OF = r"(?:[省市县区州镇乡村校院部局厅处科所社队]长|主�
 # An office a question names ("市长是谁", "董事长是谁"): it asks for the person who holds it, whom
 # only a name answers; the office or a body (Kind.also) answers "由谁负责", not this.
 OFFICE_HOLDER = re.compile(_HEAD_OF)
+# Where something is, in a manual or a rule rather than on a map: a location stated (位于, 设在,
+# 机身背面, 门口, 附近) or a kind of venue (场所, 场馆, 地点: "禁止携犬进入下列场所"). It answers
+# "在什么地方" / "哪些地方" (Kind.also), not a question that names the kind of place (哪个城市, 哪个国家).
+_LOCATION = r"位于|设在|设于|场所|场馆|地点|背面|正面|侧面|顶部|底部|四周|周围|附近|旁边|门口|入口|左侧|右侧|内侧|外侧|上方|下方"
+# A question naming the kind of place it asks for: only a place of that kind answers it.
+_NAMED_PLACE = (
+    r"哪[一个座些]?(?:城市|国家|地区|省|州|县|市|区|岛)"
+    r"|which (?:city|cities|province|provinces|country|countries|region)"
+)
 _OFFICE = (
     _HEAD_OF
     + r"|[\u4e00-\u9fff]{1,8}(?:单位|部门|机关|政府|委员会|组委会|办公室|中心|协会|学会|公司|集团|银行|学校|大学|学院|医院|法院|检察院)"
@@ -61,6 +70,13 @@ class Kind:
     # favour none (without the report's synonyms file, "who" questions fell 1-5 ranks with them).
     also: re.Pattern | None = None
     also_tags: tuple[str, ...] = ()  # ... and the tags of such words (nt: a body)
+    # A question that names the kind of value itself ("市长是谁", "位于哪个城市"): only such a value
+    # answers it, not what `also` accepts (an office, a venue).
+    named: re.Pattern | None = None
+
+    def names_itself(self, query: str) -> bool:
+        """Whether `query` names the kind of value it asks for (then `also` does not answer it)."""
+        return bool(self.named and self.named.search(simplified(query)))
 
     def states(self, text: str, also: bool = True) -> bool:
         """Whether `text` (Simplified or Traditional) states a value of this kind (the pattern, or a
@@ -124,6 +140,8 @@ KINDS = (
         re.compile(r"\bwhere\b|which (?:city|cities|province|provinces|country|countries|place|region)", re.I),
         re.compile(_PLACE_SUFFIX + r"|北京|天津|上海|重庆|在京|在沪"),
         ("ns",),
+        re.compile(_LOCATION),
+        named=re.compile(_NAMED_PLACE, re.I),
     ),
     # Who: a person named (a title then a 2-3 character name: 部长黄润秋, 负责同志…; a word jieba
     # tags as a person's name: 阮爱馨, 威廉·琼斯), or the office or body that does it, which is how
@@ -139,6 +157,7 @@ KINDS = (
         ("nr", "nrt", "nrfg"),
         re.compile(_OFFICE),
         ("nt",),
+        OFFICE_HOLDER,
     ),
 )
 # A reason: the answer prefers a sentence that gives one, but a reason is often stated without

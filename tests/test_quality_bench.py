@@ -19,6 +19,7 @@ LOCAL = [
     "gov",
     "gov3",
     "gov7",
+    "gov8",
     "manual",
     "news",
     "mixed",

@@ -217,22 +217,49 @@ def test_a_question_for_an_amount_a_share_or_an_age_favours_paragraphs_that_stat
     assert favoured("一共要申请多少次？") == []  # a bare count: any number would do, no bonus
 
 
+def _over(fake_build, tmp_path, name: str, text: str) -> Retriever:
+    """A retriever over one document `name` holding `text`, with the fake embedder."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / name).write_text(text, encoding="utf-8")
+    settings, index, embedder = fake_build([data])
+    return Retriever(index, embedder, settings)
+
+
 def test_a_documents_title_line_gives_way_to_its_content(fake_build, tmp_path, monkeypatch):
     # A file named by its title whose first line is that title: the line shares the subject words of
     # every question about the document and never holds the asked fact.
-    data = tmp_path / "data"
-    data.mkdir()
     lines = [
         "苇宁市统计公报",
         "全年全市地区生产总值4862亿元，比上年增长5.6%，其中第一产业增加值298亿元，第二产业增加值1953亿元，第三产业增加值2610亿元。",
         "年末全市常住人口612万人，城镇化率68.2%。",
     ]
-    (data / "苇宁市统计公报.txt").write_text("\n".join(lines), encoding="utf-8")
-    settings, index, embedder = fake_build([data])
-    r = Retriever(index, embedder, settings)
+    r = _over(fake_build, tmp_path, "苇宁市统计公报.txt", "\n".join(lines))
+    index = r.index
     title = ("苇宁市统计公报.txt", 1)
     assert r._title_lines(list(index.paragraphs)) == {title}
     q = "苇宁市的统计公报：全年地区生产总值是多少？"
     assert [h.paragraph for h in r.search(q).hits][0] == 2
     monkeypatch.setattr(retrieval, "TITLE_PENALTY", 0.0)
     assert [h.paragraph for h in r.search(q).hits][0] == 1  # without it the title line wins
+
+
+def test_a_question_line_brings_its_answer_up_ahead_of_it(fake_build, tmp_path, monkeypatch):
+    # A policy Q&A with 问 and 答 in paragraphs of their own: the 问 line shares the asked words, the
+    # answer repeats none of them.
+    lines = [
+        "燃气改造补贴政策解读",
+        "问：怎样申请燃气改造补贴？",
+        "答：居民可以登录榆川通APP在线办理，也可以到社区居委会提交纸质表格。",
+        "问：由谁来施工？",
+        "答：由供气企业统一组织有资质的队伍上门。",
+    ]
+    r = _over(fake_build, tmp_path, "解读.txt", "\n\n".join(lines))
+    q = "怎样申请燃气改造补贴？"
+    ranked = [h.paragraph for h in r.search(q).hits]
+    assert ranked.index(3) == ranked.index(2) - 1, ranked  # the answer right ahead of its question
+    assert ranked[0] == 3, ranked
+    monkeypatch.setattr(Retriever, "_answers_first", lambda self, hits: hits)
+    assert [h.paragraph for h in r.search(q).hits][0] == 2  # without it the question line wins
+    assert retrieval._only_question("问：由谁来施工？") and not retrieval._only_question(lines[4])
+    assert not retrieval._only_question(None) and not retrieval._only_question("这样做行吗？" + "很长" * 50)

@@ -22,6 +22,7 @@ LOCAL = [
     "gov8",
     "manual",
     "news",
+    "wiki2",
     "mixed",
     "gov2",
     "gov4",

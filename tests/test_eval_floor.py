@@ -255,12 +255,29 @@ def test_fresh_encyclopedia_articles_floors(tmp_path):
     # indexed), measured once at 201395f: R@1 .908, R@5 1.000, holds .925, false declines 0/120,
     # declined .975 (78/80), decided by the general model's wide one; without it .875 (70/80), 0 false.
     # With the wide model's share ramped (abstain.wide_weight, .19 of it here): declined .938 (75/80)
+    # An article's name counting in its paragraphs that say 该村 / 它 (retriever.NAME_CHARS): R@1 .967.
     m = _heldout_report(tmp_path, "wiki")
     n = m["answerable"]
     assert n == 120 and m["unanswerable"] == 80, m
     assert m["abstention"] == "wide", m
-    assert m["recall@1"] >= 0.85, m
+    assert m["recall@1"] >= 0.92, m
     assert m["recall@5"] >= 0.97, m
     assert m["holds"] >= 0.85, m
     assert m["wrongly_declined"] <= 0.05 * n, m
     assert m["declined"] >= 0.90 * m["unanswerable"], m
+
+
+def test_look_alike_encyclopedia_articles_floors(tmp_path):
+    # eval/corpora/wiki2: 24 articles in look-alike pairs (two towns, two species ...) written on
+    # 2026-12-06 by a helper who had seen neither the system nor its data, split by article; its
+    # held-out half (12 articles' 60 questions, 20 about absent articles) measured at 066df6a before
+    # any change: R@1 .783, R@5 1.000, holds .933, declined .650, no false declines; with an article's
+    # name counting in its paragraphs (retriever.NAME_CHARS): R@1 .933, holds .967.
+    m = _heldout_report(tmp_path, "wiki2")
+    n = m["answerable"]
+    assert n == 60 and m["unanswerable"] == 20, m
+    assert m["recall@1"] >= 0.87, m
+    assert m["recall@5"] >= 0.97, m
+    assert m["holds"] >= 0.90, m
+    assert m["wrongly_declined"] <= 0.05 * n, m
+    assert m["declined"] >= 0.50 * m["unanswerable"], m

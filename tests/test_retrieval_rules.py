@@ -241,7 +241,9 @@ def test_a_documents_title_line_gives_way_to_its_content(fake_build, tmp_path, m
     q = "苇宁市的统计公报：全年地区生产总值是多少？"
     assert [h.paragraph for h in r.search(q).hits][0] == 2
     monkeypatch.setattr(retrieval, "TITLE_PENALTY", 0.0)
-    assert [h.paragraph for h in r.search(q).hits][0] == 1  # without it the title line wins
+    monkeypatch.setattr(retrieval, "NAME_CHARS", 0)  # the title is a name: its terms count everywhere
+    del r._names
+    assert [h.paragraph for h in r.search(q).hits][0] == 1  # without them the title line wins
 
 
 def test_a_question_line_brings_its_answer_up_ahead_of_it(fake_build, tmp_path, monkeypatch):
@@ -263,3 +265,23 @@ def test_a_question_line_brings_its_answer_up_ahead_of_it(fake_build, tmp_path, 
     assert [h.paragraph for h in r.search(q).hits][0] == 2  # without it the question line wins
     assert retrieval._only_question("问：由谁来施工？") and not retrieval._only_question(lines[4])
     assert not retrieval._only_question(None) and not retrieval._only_question("这样做行吗？" + "很长" * 50)
+
+
+# An article named by its subject whose answering paragraph says 该物种 for it.
+ARTICLE = "紫鳞兰是兰科的一种附生草本植物，紫鳞兰分布于云南南部。\n\n该物种于1962年首次采得，发现地点在勐海县南糯山。\n\n紫鳞兰的花期为每年三月至四月，紫鳞兰喜阴湿。"
+
+
+def test_an_articles_name_counts_in_its_paragraphs_that_say_it_otherwise(fake_build, tmp_path, monkeypatch):
+    # BM25 must not favour the paragraphs that repeat the name.
+    r = _over(fake_build, tmp_path, "紫鳞兰.txt", ARTICLE)
+    q = "紫鳞兰最早在哪里发现？"
+
+    def lexical_first():
+        got = r.search(q)
+        return r.index.passages[got.lexical[0][0]].paragraph
+
+    assert r._names == {"紫鳞兰.txt": set(retrieval.lexical_tokens("紫鳞兰"))}
+    assert lexical_first() == 2
+    monkeypatch.setattr(retrieval, "NAME_CHARS", 0)
+    del r._names  # cached per retriever
+    assert lexical_first() != 2  # without it a paragraph that repeats the name wins

@@ -205,6 +205,31 @@ def test_bm25_top_orders_by_score_then_id_and_survives_save_load(tmp_path):
     assert loaded.top("", 3) == [] and loaded.top("生态", 0) == []
 
 
+def test_bm25_implied_terms_count_once_where_the_passage_lacks_them(tmp_path):
+    # An article's later paragraphs call its subject 该物种: their document's name counts as said once.
+    texts = [
+        "紫鳞兰是兰科的一种附生草本植物，紫鳞兰分布于云南南部。",
+        "该物种于1962年首次采得，发现地点在勐海县南糯山。",
+        "紫鳞兰的花期为每年三月至四月。",
+        "雪峰银叶杉是松科的一种常绿乔木。",
+    ]
+    bm = BM25.build(texts)
+    bm.save(tmp_path)
+    query = "紫鳞兰最早在哪里发现"
+    plain = bm.scores(query)
+    name = set(tokens("紫鳞兰"))
+    implied = {0: name, 1: name, 2: name}
+    got = dict(bm.top(query, 4, implied))
+    assert got[0] == pytest.approx(plain[0]) and got[2] == pytest.approx(plain[2])  # they write it
+    # paragraph 1 gains each name term's idf: one occurrence at the average length
+    dfs = [sum(t in tokens(x) for x in texts) for t in name]
+    gain = sum(math.log(1 + (len(texts) - df + 0.5) / (df + 0.5)) for df in dfs if df)
+    assert got[1] - plain.get(1, 0.0) == pytest.approx(gain, rel=1e-5)
+    assert [i for i, _ in bm.top(query, 1, implied)] == [1]  # the paragraph that answers, now first
+    assert [i for i, _ in bm.top(query, 1)] != [1]
+    assert BM25.load(tmp_path).top(query, 4, implied) == bm.top(query, 4, implied)
+
+
 def test_bm25_opens_without_bm25s_and_writes_back_what_it_read(tmp_path):
     import subprocess
     import sys

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -145,17 +145,42 @@ class BM25:
         values = np.concatenate([s["data"][a:b] for a, b in spans]).astype(np.float64)
         return np.bincount(rows, weights=values, minlength=n) * self._scale
 
+    def _implied(self, query: str, implied: Mapping[int, Collection[str]], n: int) -> np.ndarray:
+        """The credit `top` adds for the query terms passages hold implicitly (`implied`)."""
+        s, vocab = self.engine.scores, self.engine.vocab_dict
+        asked = set(self.tokenize(query))
+        credit = np.zeros(n)
+        for row, terms in implied.items():
+            for t in asked.intersection(terms):
+                if t not in vocab:
+                    continue
+                a, b = int(s["indptr"][vocab[t]]), int(s["indptr"][vocab[t] + 1])
+                holders = s["indices"][a:b]  # sorted rows holding t
+                at = int(np.searchsorted(holders, row))
+                if at < len(holders) and holders[at] == row:
+                    continue  # it writes the term itself: its own score counts
+                df = b - a
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                credit[row] += idf  # idf * tf / (tf + k1) * _scale at tf 1 and the average length
+        return credit
+
     def scores(self, query: str) -> dict[int, float]:
         """BM25 score of every passage sharing a term with `query` (query terms counted once each)."""
         scores = self._score_array(query)
         hit = np.flatnonzero(scores)
         return dict(zip(hit.tolist(), scores[hit].tolist()))
 
-    def top(self, query: str, k: int) -> list[tuple[int, float]]:
-        """The k best passages sharing a term with `query`, best first (ties: lower passage id first)."""
+    def top(self, query: str, k: int, implied: Mapping[int, Collection[str]] | None = None) -> list[tuple[int, float]]:
+        """The k best passages sharing a term with `query`, best first (ties: lower passage id first).
+
+        `implied`: passage id -> terms it holds without writing them (its document's name, which an
+        article's later paragraphs replace by 该镇 / 他): each such query term the passage lacks adds
+        what it would with one occurrence at the average length (its idf, on this scale)."""
         if k <= 0:
             return []
         scores = self._score_array(query)
+        if implied:
+            scores = scores + self._implied(query, implied, len(scores))
         hit = np.flatnonzero(scores)
         if len(hit) > k:  # keep everything tied with the k-th, so the cut below is by id, not by chance
             kth = np.partition(scores[hit], len(hit) - k)[len(hit) - k]

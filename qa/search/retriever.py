@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from qa.answering import kinds as answer_types
 from qa.config import Settings
 from qa.embedding import Embedder
+from qa.indexing.lexical import tokens as lexical_tokens
 from qa.indexing.store import Index
 from qa.search import followup
 from qa.text import YEAR, is_english  # noqa: F401  (is_english: also imported from here by compose)
@@ -70,6 +72,15 @@ SHORT_PENALTY = 4.0
 # short penalty. Tune parts (every corpus): at 4 R@1 +1, at 6 +2 (gov7: 2 -> 1 twice), at 10 or
 # more the same; none lost. Held out at 6: R@1 +4 (gov4, gov5, gov6, gov7), R@5 +1 (gov2), none lost.
 TITLE_PENALTY = 6.0
+# An encyclopedia article is named by its subject (紫鳞兰, 沈鹤年) and its later paragraphs call it
+# 该物种, 他, 本片: BM25 then favours the paragraphs that repeat the name (the lead, a summary) over
+# the one that answers. So a document whose title is a name, at most NAME_CHARS characters, counts
+# as holding its title's terms in every paragraph (BM25.top's `implied`: a paragraph lacking a term
+# gets what one occurrence would give). A longer title (a report's, a regulation's) names topic
+# words that paragraphs use to tell themselves apart ("第四十二次常务会议在哪里召开"), and stays out.
+# Tune parts (retrieval-only, every corpus with wiki2): R@1 +9, none lost; crediting long titles too
+# +15 / -5 (half the credit +11 / -2). Held out: R@1 +18 / -1 (wiki .908 -> .967, wiki2 .783 -> .933).
+NAME_CHARS = 10
 # A paragraph that is only a question ("问：怎样申请补贴？", a policy Q&A's "一、为什么要出台这项政策？")
 # is answered by the paragraph after it: it shares the asked question's words and outranks its
 # answer, which often repeats none of them. So the answer is brought up right ahead of it, at its
@@ -213,7 +224,11 @@ class Retriever:
         qv = self.embedder.embed_batch([lexicon.normalize(query)], "query")[0].astype(np.float32)
         k = min(s.candidates, len(idx.passages))
         dense = idx.vectors.search(qv, k)  # [(passage id, cosine)], best first
-        lexical = idx.lexical.top(lexicon.normalize(f"{query} {hint}"), k)
+        asked = lexicon.normalize(f"{query} {hint}")
+        lexical = idx.lexical.top(asked, k)
+        implied = self._named(asked, [pid for pid, _ in (*dense, *lexical)])
+        if implied:
+            lexical = idx.lexical.top(asked, k, implied)
         fused = FUSIONS[s.fusion](dense, lexical, s.replace(lexical_weight=s.english_lexical_weight) if english else s)
 
         by_para: dict[tuple[str, int], list[tuple[float, int]]] = {}
@@ -244,6 +259,30 @@ class Retriever:
         if intro is None:
             hits = self._answers_first(hits)
         return Retrieval(question, query, hits, qv, intro, tuple(dense), tuple(lexical))
+
+    def _named(self, asked: str, candidates: list[int]) -> dict[int, set[str]]:
+        """Of the candidate passages, those whose document is named by a short title (NAME_CHARS)
+        holding a term of the lexical query `asked`: passage id -> the title's terms."""
+        names = self._names
+        if not names:
+            return {}
+        terms = set(lexical_tokens(asked))
+        out = {}
+        for pid in dict.fromkeys(candidates):
+            name = names.get(self.index.passages[pid].doc)
+            if name and name & terms:
+                out[pid] = name
+        return out
+
+    @cached_property
+    def _names(self) -> dict[str, set[str]]:
+        """The lexical terms of each document whose title is a name (at most NAME_CHARS characters)."""
+        normalize = self.index.lexicon.normalize
+        return {
+            doc: set(lexical_tokens(normalize(title)))
+            for doc, title in self.index.titles.items()
+            if 0 < len(title.strip()) <= NAME_CHARS
+        }
 
     def _sentence_tiebreak(self, ranked: list, score: dict, qv: np.ndarray) -> list:
         """The first SENTENCE_TIE_TOP paragraphs reordered by fused score minus the weighted cosine by

@@ -275,7 +275,9 @@ class MilvusLexical:
     def __len__(self) -> int:
         return self.n
 
-    def top(self, query: str, k: int) -> list[tuple[int, float]]:
+    def top(self, query: str, k: int, implied=None) -> list[tuple[int, float]]:
+        """The k best passages by the server's BM25. `implied` (terms a passage holds without writing
+        them: qa.indexing.lexical.BM25.top) is not supported by the server and is ignored."""
         vocab = self.store.vocab
         ids = list(dict.fromkeys(vocab[t] for t in self.tokenize(query) if t in vocab))
         return self.store.search_terms(ids, k)

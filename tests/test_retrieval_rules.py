@@ -285,3 +285,26 @@ def test_an_articles_name_counts_in_its_paragraphs_that_say_it_otherwise(fake_bu
     monkeypatch.setattr(retrieval, "NAME_CHARS", 0)
     del r._names  # cached per retriever
     assert lexical_first() != 2  # without it a paragraph that repeats the name wins
+
+
+def test_a_question_naming_a_list_by_its_heading_asks_for_the_list(fake_build, tmp_path):
+    # A service guide's materials under "四、申请材料": one of them (the application form) shares the
+    # question's words far ahead of the rest, yet "需要准备哪些申请材料" asks for all of them.
+    guide = "\n".join(
+        ["四、申请材料", "1. 父母双方的居民身份证原件；", "2. 《出生一件事联办申请表》；", "五、办理流程"]
+    )
+    r = _over(fake_build, tmp_path, "指南.txt", guide)
+    intro = ("指南.txt", 1)
+    assert r.index.list_items[intro] == [("指南.txt", 2), ("指南.txt", 3)]
+    assert r._names_list(intro, "办理出生一件事需要准备哪些申请材料？")
+    assert not r._names_list(intro, "申请表在哪里领？")  # about one item
+
+
+def test_without_marker():
+    from qa.indexing.chunking import without_marker
+
+    assert without_marker("四、申请材料") == "申请材料"
+    assert without_marker("（一）工作原则") == "工作原则"
+    assert without_marker("第十五条 禁止携犬进入下列场所：") == " 禁止携犬进入下列场所："
+    assert without_marker("## 连接手机 App") == "连接手机 App"
+    assert without_marker("没有编号的段落") == "没有编号的段落"

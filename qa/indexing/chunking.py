@@ -156,6 +156,15 @@ def list_level(text: str) -> int | None:
     return None
 
 
+def without_marker(text: str) -> str:
+    """`text` without the numbered marker or heading #s it starts with ("四、申请材料" -> "申请材料")."""
+    for pattern, _ in _LEVEL:
+        m = pattern.match(text)
+        if m:
+            return text[m.end() :]
+    return text
+
+
 def is_item(text: str) -> bool:
     """Whether `text` (a paragraph or a sentence) starts like a list item or a numbered section."""
     return list_level(text) is not None or bool(_LOOSE.match(text))

@@ -12,6 +12,7 @@ import numpy as np
 from qa.answering import kinds as answer_types
 from qa.config import Settings
 from qa.embedding import Embedder
+from qa.indexing.chunking import without_marker
 from qa.indexing.lexical import tokens as lexical_tokens
 from qa.indexing.store import Index
 from qa.search import followup
@@ -102,6 +103,10 @@ LIST_ITEMS_ALONE = 3
 # ... unless one member dominates: the runner-up scores under this share of the best. Enumeration
 # questions on dev had runner-up shares 0.63-0.88, questions about one item 0.25-0.45.
 LIST_RUNNER_UP_SHARE = 0.6
+# ... unless the question names the list by its heading, at most LIST_NAME_CHARS long without its
+# marker ("需要准备哪些申请材料" / "四、申请材料"): a service guide's form, named in the question, matched
+# ahead of the other materials.
+LIST_NAME_CHARS = 12
 # ... or within the dense ranking's first DENSE_LIST_TOP paragraphs, by the same rules read on that ranking.
 DENSE_LIST_TOP = 1
 _EN_ORD = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
@@ -362,7 +367,11 @@ class Retriever:
             alone = len(near) >= LIST_ITEMS_ALONE and ranking is fused  # the dense ranking's items alone: not enough
             if key != intro and not (intro_near and len(near) >= LIST_MIN_NEAR) and not alone:
                 continue  # items without their intro near the top: a question about those items, not the list
-            if key != intro and _dominated(sorted((by_key[m].score for m in members if m in by_key), reverse=True)):
+            if (
+                key != intro
+                and not self._names_list(intro, query)
+                and _dominated(sorted((by_key[m].score for m in members if m in by_key), reverse=True))
+            ):
                 continue  # one item far ahead of the rest: a question about that item ("排污口…涉及哪些区域")
             # The list goes first: the answer is the list now, and an intro with seven items fills
             # the top 8 alone; paragraphs that outranked the trigger follow it (dev: lists with every
@@ -395,6 +404,13 @@ class Retriever:
             out.append(h)
             placed.add(key)
         return out
+
+    def _names_list(self, intro: tuple[str, int], query: str) -> bool:
+        """Whether the question names the list by its heading ("需要准备哪些申请材料" / "四、申请材料"):
+        then it asks for the list, however far one item matches ahead of the others."""
+        name = without_marker(self.index.paragraphs[intro].strip()).rstrip("：: ")
+        normalize = self.index.lexicon.normalize
+        return 2 <= len(name) <= LIST_NAME_CHARS and normalize(name) in normalize(query)
 
     def _parent_of(self, h: Hit) -> tuple[str, int] | None:
         parent = h.passages[0].parent if h.passages else None

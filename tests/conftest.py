@@ -74,7 +74,11 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 
 
 def run_qa(*args, env_extra: dict | None = None, cwd: Path | None = None, timeout: float = 600):
-    """Run the installed `qa` console script; QA_* variables from the caller's env are dropped first."""
+    """Run the installed `qa` console script; QA_* variables from the caller's env are dropped first.
+
+    The script imports the installed package: run from a git worktree that shares another checkout's
+    editable venv, it runs that checkout's code unless PYTHONPATH names the worktree
+    (`PYTHONPATH=$PWD .venv/bin/python -m pytest -m slow`); CI's fresh clone has its own venv."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_CACHE_DIR"}
     env["QA_PROGRESS"] = "0"
     env.update(env_extra or {})

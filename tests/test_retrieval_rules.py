@@ -264,7 +264,13 @@ def test_a_question_line_brings_its_answer_up_ahead_of_it(fake_build, tmp_path, 
     monkeypatch.setattr(Retriever, "_answers_first", lambda self, hits: hits)
     assert [h.paragraph for h in r.search(q).hits][0] == 2  # without it the question line wins
     assert retrieval._only_question("问：由谁来施工？") and not retrieval._only_question(lines[4])
-    assert not retrieval._only_question(None) and not retrieval._only_question("这样做行吗？" + "很长" * 50)
+    assert not retrieval._only_question("这样做行吗？" + "很长" * 50)
+
+
+def test_a_question_as_the_last_paragraph_brings_up_nothing(fake_build, tmp_path):
+    # Found by tests/test_properties.py: a document of one "?" had no paragraph after it to bring up.
+    r = _over(fake_build, tmp_path, "d0.txt", "问：这样行吗？")
+    assert [(h.doc, h.paragraph) for h in r.search("这样行吗？").hits] == [("d0.txt", 1)]
 
 
 # An article named by its subject whose answering paragraph says 该物种 for it.

@@ -397,7 +397,12 @@ class Retriever:
             key, after = (h.doc, h.paragraph), (h.doc, h.paragraph + 1)
             if key in placed:
                 continue
-            if after not in placed and _only_question(paragraphs[key]) and not _only_question(paragraphs.get(after)):
+            if (
+                after in paragraphs
+                and after not in placed
+                and _only_question(paragraphs[key])
+                and not _only_question(paragraphs[after])
+            ):
                 answer = by_key.get(after) or Hit(h.doc, h.paragraph + 1, h.score)
                 out.append(Hit(answer.doc, answer.paragraph, max(answer.score, h.score), answer.passages))
                 placed.add(after)
@@ -417,10 +422,8 @@ class Retriever:
         return (h.doc, parent) if parent is not None else None
 
 
-def _only_question(text: str | None) -> bool:
-    """Whether a paragraph is only a question (a Q&A's "问：…？", a question heading); False for None."""
-    if text is None:
-        return False
+def _only_question(text: str) -> bool:
+    """Whether a paragraph is only a question (a Q&A's "问：…？", a question heading)."""
     text = text.strip()
     return len(text) <= QUESTION_LINE_CHARS and bool(_QUESTION_END.search(text))
 

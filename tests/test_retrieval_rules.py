@@ -91,6 +91,18 @@ def test_an_expanded_list_goes_before_what_outranked_it(retriever):
     assert [h.paragraph for h in out] == [4, 5, 6, 7, 8, 1]
 
 
+def test_a_list_stays_below_a_paragraph_both_rankings_put_far_ahead(retriever):
+    # "拆了阳台上的棚子，有没有什么奖励？" reads as a list question (有什么), and three items of another
+    # list follow the paragraph that answers it; that paragraph is the dense ranking's first as well
+    # as the fused one's, far ahead of them: the list is not brought up over it.
+    hits = [_hit(retriever, p, s) for p, s in ((8, 16.0), (5, 1.5), (6, 1.0), (7, 0.8), (1, 0.2))]
+    assert retriever._expand_list("2023年的重点任务有哪些？", hits, [("r.txt", 8)]) == (hits, None)
+    # The list comes first when the dense ranking puts it first, or when the lead is not far.
+    assert retriever._expand_list("2023年的重点任务有哪些？", hits, [("r.txt", 5)])[1] == ("r.txt", 4)
+    close = [_hit(retriever, p, s) for p, s in ((8, 2.0), (5, 1.5), (6, 1.0), (7, 0.8), (1, 0.2))]
+    assert retriever._expand_list("2023年的重点任务有哪些？", close, [("r.txt", 8)])[1] == ("r.txt", 4)
+
+
 def test_a_question_about_one_item_does_not_expand(retriever):
     hits = [_hit(retriever, p, s) for p, s in ((8, 5.0), (5, 4.0), (6, 1.0), (7, 0.9), (4, 0.5))]
     out, intro = retriever._expand_list("碧水保卫战有哪些措施？", hits)

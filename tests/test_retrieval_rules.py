@@ -326,3 +326,16 @@ def test_without_marker():
     assert without_marker("第十五条 禁止携犬进入下列场所：") == " 禁止携犬进入下列场所："
     assert without_marker("## 连接手机 App") == "连接手机 App"
     assert without_marker("没有编号的段落") == "没有编号的段落"
+
+
+def test_the_words_that_ask_do_not_match_for_bm25(fake_build, tmp_path):
+    # A Q&A's question lines hold 什么 / 怎么 and little else: matched on them, a short question line
+    # of another topic outranked (for BM25) the paragraph holding the asked thing.
+    lines = [
+        "问：为什么要出台这项政策？",
+        "答：为了消除燃气安全隐患。",
+        "新生儿父母需要提供结婚证原件和户口簿。",
+    ]
+    r = _over(fake_build, tmp_path, "指南.txt", "\n\n".join(lines))
+    lexical = retrieval.paragraph_ranking(r.index, r.search("结婚证要准备什么？").lexical)
+    assert lexical == [("指南.txt", 3)], lexical  # the 问 line shares only 什么

@@ -54,6 +54,12 @@ def test_english_terms_glossary_first_then_cedict():
     assert "医院" in Lexicon().english_terms("How old is the Ruttonjee Hospital in Wan Chai?")
 
 
+def test_a_possessive_does_not_hide_its_word():
+    terms = Lexicon().english_terms("What share of New Taipei's workforce works in China's factories?").split()
+    assert "新北市" in terms and "中国" in terms
+    assert "西安" in Lexicon().english_terms("How far is Xi'an from here?")  # an apostrophe between syllables stays
+
+
 def test_discovery_does_not_index_corpus_files(tmp_path):
     (tmp_path / "a.txt").write_text("正文。", encoding="utf-8")
     (tmp_path / "synonyms.tsv").write_text(SYNONYMS, encoding="utf-8")

@@ -148,19 +148,18 @@ class BM25:
     def _implied(self, query: str, implied: Mapping[int, Collection[str]], n: int) -> np.ndarray:
         """The credit `top` adds for the query terms passages hold implicitly (`implied`)."""
         s, vocab = self.engine.scores, self.engine.vocab_dict
-        asked = set(self.tokenize(query))
+        postings = {}  # query term -> (sorted rows holding it, its idf), read once per query
+        for t in set(self.tokenize(query)):
+            if t in vocab:
+                a, b = int(s["indptr"][vocab[t]]), int(s["indptr"][vocab[t] + 1])
+                postings[t] = (s["indices"][a:b], math.log(1 + (n - (b - a) + 0.5) / ((b - a) + 0.5)))
         credit = np.zeros(n)
         for row, terms in implied.items():
-            for t in asked.intersection(terms):
-                if t not in vocab:
-                    continue
-                a, b = int(s["indptr"][vocab[t]]), int(s["indptr"][vocab[t] + 1])
-                holders = s["indices"][a:b]  # sorted rows holding t
+            for t in postings.keys() & terms:
+                holders, idf = postings[t]
                 at = int(np.searchsorted(holders, row))
                 if at < len(holders) and holders[at] == row:
                     continue  # it writes the term itself: its own score counts
-                df = b - a
-                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
                 credit[row] += idf  # idf * tf / (tf + k1) * _scale at tf 1 and the average length
         return credit
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.indexing.chunking import only_question
 from qa.search import retriever as retrieval
 from qa.search.retriever import Retriever
 from qa.types import Hit
@@ -275,8 +276,8 @@ def test_a_question_line_brings_its_answer_up_ahead_of_it(fake_build, tmp_path, 
     assert ranked[0] == 3, ranked
     monkeypatch.setattr(Retriever, "_answers_first", lambda self, hits: hits)
     assert [h.paragraph for h in r.search(q).hits][0] == 2  # without it the question line wins
-    assert retrieval._only_question("问：由谁来施工？") and not retrieval._only_question(lines[4])
-    assert not retrieval._only_question("这样做行吗？" + "很长" * 50)
+    assert only_question("问：由谁来施工？") and not only_question(lines[4])
+    assert not only_question("这样做行吗？" + "很长" * 50)
 
 
 def test_a_question_as_the_last_paragraph_brings_up_nothing(fake_build, tmp_path):

@@ -12,7 +12,7 @@ import numpy as np
 from qa.answering import kinds as answer_types
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.indexing.chunking import without_marker
+from qa.indexing.chunking import only_question, without_marker
 from qa.indexing.lexical import tokens as lexical_tokens
 from qa.indexing.store import Index
 from qa.search import followup
@@ -85,12 +85,10 @@ NAME_CHARS = 10
 # A paragraph that is only a question ("问：怎样申请补贴？", a policy Q&A's "一、为什么要出台这项政策？")
 # is answered by the paragraph after it: it shares the asked question's words and outranks its
 # answer, which often repeats none of them. So the answer is brought up right ahead of it, at its
-# score (`_answers_first`). A question of at most QUESTION_LINE_CHARS, ending in a question mark,
+# score (`_answers_first`). A question of at most chunking.QUESTION_LINE_CHARS, ending in a question mark,
 # followed by a paragraph that is not one. Tune parts (retrieval-only, every corpus): gov8, whose
 # Q&A puts 问 and 答 in paragraphs of their own, R@1 .490 -> .608, R@5 .804 -> .843; no other
 # question moved. Held out: R@1 +9 (gov4, gov5), none lost.
-QUESTION_LINE_CHARS = 80
-_QUESTION_END = re.compile(r"[？?]\s*$")
 _CN_NUM = "一二三四五六七八九十"
 # A list is expanded when its intro ranks within LIST_INTRO_WITHIN and LIST_MIN_NEAR of its
 # members are in the top 5 (dev: narrower rules lost list coverage, looser ones hijacked
@@ -416,8 +414,8 @@ class Retriever:
             if (
                 after in paragraphs
                 and after not in placed
-                and _only_question(paragraphs[key])
-                and not _only_question(paragraphs[after])
+                and only_question(paragraphs[key])
+                and not only_question(paragraphs[after])
             ):
                 answer = by_key.get(after) or Hit(h.doc, h.paragraph + 1, h.score)
                 out.append(Hit(answer.doc, answer.paragraph, max(answer.score, h.score), answer.passages))
@@ -436,12 +434,6 @@ class Retriever:
     def _parent_of(self, h: Hit) -> tuple[str, int] | None:
         parent = h.passages[0].parent if h.passages else None
         return (h.doc, parent) if parent is not None else None
-
-
-def _only_question(text: str) -> bool:
-    """Whether a paragraph is only a question (a Q&A's "问：…？", a question heading)."""
-    text = text.strip()
-    return len(text) <= QUESTION_LINE_CHARS and bool(_QUESTION_END.search(text))
 
 
 def paragraph_ranking(index: Index, ranking) -> list[tuple[str, int]]:

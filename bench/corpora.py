@@ -11,7 +11,7 @@
 | cmrc | $QA_BENCHMARKS/cmrc2018-trial/docs | its questions.jsonl | by document (below) |
 | drcd | $QA_BENCHMARKS/drcd-dev/docs | its questions.jsonl | by document (below) |
 | cmrc-en, drcd-en | the CMRC / DRCD documents | eval/corpora/english-*.jsonl | their "split" |
-| gov, gov3, gov7, gov8, manual, news, wiki2 | eval/corpora/<name>/docs | eval/corpora/<name>/questions.jsonl | their "split" |
+| gov, gov3, gov7, gov8, gov9, manual, news, wiki2 | eval/corpora/<name>/docs | eval/corpora/<name>/questions.jsonl | their "split" |
 | mixed | eval/mixed/ | eval/mixed.jsonl | all heldout |
 | gov2 | eval/corpora/gov2/docs | eval/corpora/gov2/questions.jsonl | all heldout |
 | gov4 | eval/corpora/gov4/docs | eval/corpora/gov4/questions.jsonl | all heldout |
@@ -113,6 +113,7 @@ def _corpora() -> dict[str, Corpus]:
         ("gov3", "four government documents of a third city, written after gov2 (tune + heldout)"),
         ("gov7", "a statistical bulletin, an admissions charter, a renewal notice, by a helper (tune + heldout)"),
         ("gov8", "an emergency plan (1.1 numbering), a service guide, a policy Q&A, by a helper (tune + heldout)"),
+        ("gov9", "three FAQs in three Q&A layouts, by a helper after the Q&A rules landed (tune + heldout)"),
         ("manual", "a product manual + FAQ"),
         ("news", "seven news stories"),
         ("wiki2", "24 encyclopedia-style articles in look-alike pairs, by a helper (tune + heldout by article)"),

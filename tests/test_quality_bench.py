@@ -20,6 +20,7 @@ LOCAL = [
     "gov3",
     "gov7",
     "gov8",
+    "gov9",
     "manual",
     "news",
     "wiki2",

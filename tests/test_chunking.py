@@ -198,16 +198,26 @@ def test_context_text_has_title_list_intro_and_paragraph_lead():
 def test_an_answer_is_embedded_with_the_question_line_before_it(tmp_path):
     # A policy Q&A: the answer repeats none of the question's words; the question goes in front.
     f = tmp_path / "解读.txt"
-    f.write_text(
-        "问：我家能申请吗？\n\n答：同时满足以下条件的居民家庭可以申请。\n\n问：谁来施工？\n\n问：要多久？",
-        encoding="utf-8",
-    )
+    lines = [
+        "问：我家能申请吗？",
+        "答：可以。",
+        "补贴标准为每户300元。",
+        "问：谁来施工？",
+        "问：要多久？",
+        "一",
+        "二",
+        "三",
+        "四",
+    ]
+    f.write_text("\n\n".join(lines), encoding="utf-8")
     doc = read_document(f)
     by_number = {p.number: p.text for p in doc.paragraphs}
     ctx = {p.paragraph: context_text(p, by_number, title=False) for p in passages_of(doc, 200, 1)}
-    assert ctx[2] == "问：我家能申请吗？\n答：同时满足以下条件的居民家庭可以申请。"
+    assert ctx[2] == "问：我家能申请吗？\n答：可以。"
+    assert ctx[3] == "问：我家能申请吗？\n补贴标准为每户300元。"  # an answer's second paragraph too
     assert ctx[1] == "问：我家能申请吗？"  # nothing before the first question
-    assert ctx[4] == "问：要多久？"  # a question after a question answers nothing
+    assert ctx[5] == "问：要多久？"  # a question after a question answers nothing
+    assert ctx[8] == "问：要多久？\n三" and ctx[9] == "四"  # up to ANSWER_PARAGRAPHS after it
 
 
 def test_list_parents_follow_the_levels_of_an_official_document():

@@ -157,12 +157,14 @@ def test_a_near_tie_goes_to_the_paragraph_with_the_closest_sentence():
     # d0 leads d1 by 0.5 fused units, but d1 holds a sentence 0.05 closer (1.0 units at weight 20);
     # d2 trails by far; d3, outside the first SENTENCE_TIE_TOP, keeps its place whatever its sentences.
     score = {("d", 0): 10.0, ("d", 1): 9.5, ("d", 2): 5.0, ("d", 3): 4.0}
-    out = r._sentence_tiebreak(ranked, score, qv)
+    best = r._best_sentences([key for key, _ in ranked], qv)
+    assert best[("d", 0)] == pytest.approx(0.85)  # a paragraph's closest sentence
+    out = r._sentence_tiebreak(ranked, score, best)
     assert [k for k, _ in out] == [("d", 1), ("d", 0), ("d", 2), ("d", 3)]
     assert score[("d", 1)] == pytest.approx(9.5) and score[("d", 0)] == pytest.approx(10.0 - 20 * 0.05, abs=1e-4)
     assert score[("d", 2)] == pytest.approx(5.0 - retrieval.SENTENCE_TIE_MAX)  # 0.2 cosine behind: capped
     score = {("d", 0): 10.0, ("d", 1): 8.0, ("d", 2): 5.0, ("d", 3): 4.0}  # a clear lead stands
-    assert [k for k, _ in r._sentence_tiebreak(ranked, score, qv)][:2] == [("d", 0), ("d", 1)]
+    assert [k for k, _ in r._sentence_tiebreak(ranked, score, best)][:2] == [("d", 0), ("d", 1)]
 
 
 def test_traditional_questions_meet_the_same_rules(retriever):
@@ -340,3 +342,28 @@ def test_the_words_that_ask_do_not_match_for_bm25(fake_build, tmp_path):
     r = _over(fake_build, tmp_path, "指南.txt", "\n\n".join(lines))
     lexical = retrieval.paragraph_ranking(r.index, r.search("结婚证要准备什么？").lexical)
     assert lexical == [("指南.txt", 3)], lexical  # the 问 line shares only 什么
+
+
+def test_every_candidate_gains_by_its_closest_sentence(retriever, monkeypatch):
+    # The closest-sentence cosines, z-scored over the candidates, are a third ranking in the fusion:
+    # with the fake embedder a question that is one paragraph's sentence word for word ranks it first.
+    q = "三是严格核与辐射安全监管,加强核安全监管体系。"
+    z = retrieval._zscores({"a": 0.9, "b": 0.7, "c": 0.5}, ["a", "b", "c", "d"])
+    assert z["a"] == pytest.approx(1.2247, abs=1e-4) and z["b"] == pytest.approx(0.0) and z["d"] == z["c"]
+    assert retrieval._zscores({"a": 0.9}, ["a"]) == {"a": 0.0} and retrieval._zscores({}, ["a"]) == {}
+    seen = {}
+    real = retrieval._zscores
+
+    def spy(values, keys):
+        seen.update({k: v for k, v in values.items() if isinstance(k, tuple)})  # paragraphs, not passages
+        return real(values, keys)
+
+    monkeypatch.setattr(retrieval, "_zscores", spy)
+    retriever.search(q)
+    assert max(seen, key=seen.get) == ("r.txt", 7)  # the paragraph holding that sentence
+    monkeypatch.setattr(retrieval, "_zscores", real)
+    with_it = {(h.doc, h.paragraph): h.score for h in retriever.search(q).hits}
+    monkeypatch.setattr(retrieval, "SENTENCE_WEIGHT", 0.0)
+    without = {(h.doc, h.paragraph): h.score for h in retriever.search(q).hits}
+    gain = {key: with_it[key] - without[key] for key in with_it}
+    assert max(gain, key=gain.get) == ("r.txt", 7), gain

@@ -26,6 +26,6 @@ def test_many_related_documents_get_almost_none_of_the_wide_model(tmp_path):
     health = QAService(from_env(env, index_dir=tmp_path / "index")).health()
     assert health["documents"] == 57, health
     # measured at 3957de7: the probes' 80th percentile .130 against the fitted .1294, a share of .006;
-    # at db9faa8 (every candidate gains by its closest sentence, so the top paragraph's best sentence
+    # at 8c7b11d (every candidate gains by its closest sentence, so the top paragraph's best sentence
     # sits closer to every question, the probes' too) a share of .152: still mostly the general model
     assert health["wide_share"] < 0.2, health

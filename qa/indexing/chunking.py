@@ -147,22 +147,25 @@ def chunk_spans(text: str, max_chars: int, overlap: int = 1) -> list[tuple[int, 
     return chunks
 
 
-def list_level(text: str) -> int | None:
-    """The level of the numbered marker or heading `text` starts with (lower = outer), None for none."""
+def _marker(text: str) -> tuple[re.Match, int] | None:
+    """The numbered marker or heading `text` starts with and its level (lower = outer), or None."""
     for pattern, level in _LEVEL:
         m = pattern.match(text)
         if m:
-            return level if level is not None else m.group().count("#") - 1
+            return m, level if level is not None else m.group().count("#") - 1
     return None
+
+
+def list_level(text: str) -> int | None:
+    """The level of the numbered marker or heading `text` starts with (lower = outer), None for none."""
+    found = _marker(text)
+    return found[1] if found else None
 
 
 def without_marker(text: str) -> str:
     """`text` without the numbered marker or heading #s it starts with ("四、申请材料" -> "申请材料")."""
-    for pattern, _ in _LEVEL:
-        m = pattern.match(text)
-        if m:
-            return text[m.end() :]
-    return text
+    found = _marker(text)
+    return text[found[0].end() :] if found else text
 
 
 def is_item(text: str) -> bool:

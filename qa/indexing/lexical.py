@@ -76,6 +76,8 @@ class BM25:
     }
     FILES = tuple(_NAMES.values())
 
+    IMPLIED = True  # `top` takes the terms passages hold implicitly (retriever.NAME_CHARS)
+
     def __init__(self, engine):
         self.engine = engine  # bm25s.BM25, or _Saved when opened from disk
         self.k1, self.b = float(engine.k1), float(engine.b)

@@ -253,7 +253,7 @@ class Retriever:
             # +1 (drcd) and unchanged elsewhere but for swaps (gov3, gov8).
             asked = ASKING.sub(" ", asked)
         lexical = idx.lexical.top(asked, k)
-        implied = self._named(asked, [pid for pid, _ in (*dense, *lexical)])
+        implied = self._named(asked, [pid for pid, _ in (*dense, *lexical)]) if idx.lexical.IMPLIED else {}
         if implied:
             lexical = idx.lexical.top(asked, k, implied)
         fused = FUSIONS[s.fusion](dense, lexical, s.replace(lexical_weight=s.english_lexical_weight) if english else s)
@@ -317,12 +317,14 @@ class Retriever:
     def _best_sentences(self, keys, qv: np.ndarray) -> dict[tuple[str, int], float]:
         """The cosine of the question and the closest sentence of each of the candidate paragraphs
         `keys` that has sentences (as the index holds them: see SENTENCE_TIE_TOP)."""
-        out = {}
-        for key in keys:
-            rows = self.index.sentence_rows.get(key, [])
-            if rows:
-                out[key] = float(np.max(self.index.sentence_vectors[rows] @ qv))
-        return out
+        held = [(key, self.index.sentence_rows.get(key, [])) for key in keys]
+        held = [(key, rows) for key, rows in held if rows]
+        if not held:
+            return {}
+        # one gather and one product for every candidate's sentences, then each paragraph's best
+        cos = self.index.sentence_vectors[[row for _, rows in held for row in rows]] @ qv
+        starts = np.cumsum([0] + [len(rows) for _, rows in held[:-1]])
+        return {key: float(best) for (key, _), best in zip(held, np.maximum.reduceat(cos, starts))}
 
     def _sentence_tiebreak(self, ranked: list, score: dict, best: dict) -> list:
         """The first SENTENCE_TIE_TOP paragraphs reordered by fused score minus the weighted cosine by

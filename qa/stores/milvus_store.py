@@ -275,9 +275,12 @@ class MilvusLexical:
     def __len__(self) -> int:
         return self.n
 
+    # The server's BM25 cannot credit terms a passage holds without writing them
+    # (qa.indexing.lexical.BM25.top's `implied`): the retriever does not ask it a second time for them.
+    IMPLIED = False
+
     def top(self, query: str, k: int, implied=None) -> list[tuple[int, float]]:
-        """The k best passages by the server's BM25. `implied` (terms a passage holds without writing
-        them: qa.indexing.lexical.BM25.top) is not supported by the server and is ignored."""
+        """The k best passages by the server's BM25 (`implied` is ignored: IMPLIED)."""
         vocab = self.store.vocab
         ids = list(dict.fromkeys(vocab[t] for t in self.tokenize(query) if t in vocab))
         return self.store.search_terms(ids, k)

@@ -258,6 +258,15 @@ def test_the_article_name_in_every_sentence_does_not_pick_the_first_one(small_co
     assert _ask(index, "斯氏腔吻鳕以什么为食？", "斯氏腔吻鳕.txt", [1]) == "本鱼以多毛类为食。[1]"
 
 
+def test_a_short_line_stating_the_asked_value_is_a_row_not_a_heading(small_corpus):
+    # A contact table's row ends no sentence, like a heading, but it holds the number asked for.
+    text = "各区招生咨询电话\n澄东区招生办 0748-8231547\n住建局物业科也接受咨询，咨询电话0748-6239045。\n"
+    index, _ = small_corpus({"招生.txt": text})
+    assert _ask(index, "澄东区招生办的咨询电话是多少？", "招生.txt", [2, 3]) == "澄东区招生办 0748-8231547[1]"
+    # a heading still gives way to the text under it
+    assert _ask(index, "各区招生咨询电话是多少？", "招生.txt", [1, 3]).startswith("住建局物业科")
+
+
 def test_a_sentence_stating_the_asked_kind_wins_a_tie_of_words(small_corpus):
     text = "蓝鲸湾水库是当地重要水源。蓝鲸湾水库总库容为三点七亿立方米。\n"
     index, _ = small_corpus({"水库.txt": text})

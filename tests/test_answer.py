@@ -267,6 +267,13 @@ def test_a_short_line_stating_the_asked_value_is_a_row_not_a_heading(small_corpu
     assert _ask(index, "各区招生咨询电话是多少？", "招生.txt", [1, 3]).startswith("住建局物业科")
 
 
+def test_a_bare_yes_brings_the_sentence_that_says_on_what_terms(small_corpus):
+    text = "问：自己开公司创业的，可以申请吗？答：可以。企业正常经营满六个月即可。\n"
+    index, _ = small_corpus({"faq.txt": text})
+    answer = _ask(index, "自己开公司的可以申请吗？", "faq.txt", [1])
+    assert answer == "答：可以。[1]企业正常经营满六个月即可。[1]"
+
+
 def test_a_sentence_stating_the_asked_kind_wins_a_tie_of_words(small_corpus):
     text = "蓝鲸湾水库是当地重要水源。蓝鲸湾水库总库容为三点七亿立方米。\n"
     index, _ = small_corpus({"水库.txt": text})

@@ -64,6 +64,15 @@ def test_a_question_without_a_year_is_not_scoped(retriever):
     assert ("r.txt", 2) in penalty and ("r.txt", 5) not in penalty and ("r.txt", 8) not in penalty
 
 
+def test_a_when_questions_year_that_names_the_document_does_not_scope_the_date(fake_build, tmp_path):
+    # The 2026 bulletin is dated 2027: its date line answers when the 2026 bulletin came out.
+    lines = ["全年全市地区生产总值4862亿元，比上年增长5.6%。", "（2027年3月18日）"]
+    r = _over(fake_build, tmp_path, "苇宁市2026年统计公报.txt", "\n".join(lines))
+    date = ("苇宁市2026年统计公报.txt", 2)
+    assert r._off_year("苇宁市2026年统计公报是哪天发布的？", [date]) == []
+    assert r._off_year("苇宁市2026年全年地区生产总值是多少？", [date]) == [date]  # not a when-question
+
+
 def test_short_paragraphs_give_way_in_proportion_to_how_short(retriever):
     # A heading or a one-line step is embedded with its document's title in front: its vector is
     # mostly the title's, close to any question about the document.

@@ -255,6 +255,16 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
         ("老百姓买东西比前一年贵了多少？", "全年居民消费价格比上年上涨0.6%。", 0.0),
         ("全国碳市场的累计成交额是多少？", "全国碳市场累计成交量2.3亿吨。", 1.0),  # 成交额, not 交额
         ("全国碳市场的累计成交额是多少？", "累计成交额104.75亿元。", 0.0),
+        # the members of a set named by its count: a passage naming the set without them does not say
+        ("发射的三颗生态环境卫星分别叫什么名字？", "成功发射三颗生态环境卫星，稳步推进碳监测评价试点。", 1.0),
+        ("发射的三颗生态环境卫星分别叫什么名字？", "成功发射三颗生态环境卫星：句芒号、大气一号。", 0.0),
+        ("纳入管控清单的14种新污染物具体是哪些？", "将14种新污染物纳入重点管控清单。", 1.0),
+        ("纳入管控清单的14种新污染物具体是哪些？", "将十四种新污染物纳入清单。", 1.0),  # 14 written 十四
+        ("纳入管控清单的14种新污染物具体是哪些？", "将4种新污染物纳入清单。", 0.0),  # another set
+        ("今年要办的十件民生实事都有哪些？", "今年办好十件民生实事。一是新建学校。", 0.0),  # items follow
+        ("“六个必须坚持”指的是哪些？", "践行“六个必须坚持”（必须坚持人民至上、必须坚持自信自立）", 0.0),
+        ("两个医疗集团由哪几家医院牵头？", "组建两个城市医疗集团。", 0.0),  # asks for hospitals, not the groups
+        ("七项重点任务分别是什么？", "会议部署了下一步工作。", 0.0),  # the set not named: other signals decide
     ],
 )
 def test_value_missing(question, passage, missing):

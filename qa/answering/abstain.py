@@ -332,11 +332,64 @@ def quantity_pattern(query: str) -> re.Pattern | None:
     return re.compile("|".join(ways))
 
 
+# "The 14 kinds of X: which are they?": a question that names a set by its count (14种新污染物,
+# 三颗卫星, 25个城市) and asks for its members (哪些, 哪几, 分别, 叫什么). A passage that names the same
+# set (the same count and measure word, the noun's last character within a few characters) and
+# goes on in that clause to something else (将14种新污染物纳入重点管控清单, 成功发射三颗生态环境卫星,
+# 稳步推进……) says that the set exists, not what is in it. A passage that lists them says so in
+# that clause or right after it: 、 or a colon or brackets, 分别 / 包括 / 即, or items that follow
+# (一是, （一）, 1.). A passage that does not name the set leaves the question to the other signals.
+_SET_ASKED = re.compile(
+    rf"(\d+|{_ZH_NUM}+)([{kinds.MEASURE_WORDS}件])((?:(?![由在对被把从向给将与和及])[\u4e00-\u9fff“”\"]){{1,12}}?)"
+    r"[”\"]?(?:具体|分别|都|主要|一共|共)?(?:是|有|包括|包含|指的是|指|叫)?(?:哪些|哪几|什么名字|叫什么|分别|具体是)"
+)
+_LISTED_IN_CLAUSE = re.compile(r"[、：:（(]|分别|包括|包含|即|如下|以下|等")
+_LISTED_AFTER = re.compile(r"\s*(?:[：:]|分别|包括|即|其中|一是|其一|第一|[（(]?[一1][）)、.．])")
+_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+
+
+def _count(text: str) -> int | None:
+    """A count under a hundred in digits or Chinese numerals (14, 十四, 三, 两), else None."""
+    if text.isdigit():
+        return int(text)
+    if all(c in _CN_DIGIT for c in text) and len(text) == 1:
+        return _CN_DIGIT[text]
+    m = re.fullmatch(r"([一二三四五六七八九])?十([一二三四五六七八九])?", text)
+    if m:
+        return _CN_DIGIT.get(m.group(1) or "一") * 10 + _CN_DIGIT.get(m.group(2) or "零")
+    return None
+
+
+def members_missing(query: str, top_texts: list[str]) -> bool:
+    """The question asks for the members of a set it names by its count (_SET_ASKED), and the
+    passages that name that set list none of it."""
+    m = _SET_ASKED.search(query)
+    n = m and _count(m.group(1))
+    noun = m and m.group(3).strip('“”"的')
+    if not n or not noun:
+        return False
+    head = re.escape(noun[-1])
+    named = re.compile(rf"(\d+|{_ZH_NUM}+)\s*{re.escape(m.group(2))}[^，,；;。！？!?]{{0,8}}?{head}")
+    seen = False
+    for text in top_texts:
+        for hit in named.finditer(text):
+            if _count(hit.group(1)) != n:
+                continue
+            seen = True
+            clause = re.match(r"[^，,；;。！？!?]*", text[hit.end() :]).group()
+            rest = text[hit.end() + len(clause) + 1 :]
+            if _LISTED_IN_CLAUSE.search(clause) or _LISTED_AFTER.match(rest):
+                return False
+    return seen
+
+
 def value_missing(query: str, top_texts: list[str], top_years: list[set] | None = None) -> float:
     """1.0 when the question asks for a value of a recognizable kind (kinds.py: a share, money, an
     age, a head count, a day, a place, a person ...; or how many of what) and none
     of `top_texts` states one. A count must come from a passage about the question's year (the 2022
     figure does not answer "how many in 2023")."""
+    if members_missing(query, top_texts):
+        return 1.0
     # "市长是谁" names the office, "位于哪个城市" the kind of place: only a person's name, a city answers
     for kind in kinds.asked(query):
         also = not kind.names_itself(query)

@@ -29,6 +29,10 @@ def _kind(name: str) -> kinds.Kind:
         ("这座桥是哪一年建成的？", "day"),
         ("誰認為希臘語與梵語出自同一門語言？", "person"),
         ("Who presided over the opening session?", "person"),
+        ("黄部长的报告讲了多长时间？", "duration"),
+        ("初效滤网建议多久清洁一次？", "duration"),
+        ("会议一共开了几天？", "duration"),
+        ("How long does the warranty last?", "duration"),
     ],
 )
 def test_asked_kind(query, name):
@@ -38,6 +42,14 @@ def test_asked_kind(query, name):
 @pytest.mark.parametrize("query", ["2023年的重点任务有哪几个方面？", "第几项是核安全？", "会议的主要议程是什么？"])
 def test_no_value_asked(query):
     assert not {"count", "place", "day", "person"} & set(_names(query))
+
+
+# a time these point at, not a span: "今后几年" / "那几天" / "哪几天" / 西元几年 (which year)
+@pytest.mark.parametrize(
+    "query", ["为什么说今后几年压力会更大？", "小学网上报名是哪几天？", "抗日战争是在西元几年结束的？"]
+)
+def test_no_duration_asked(query):
+    assert "duration" not in _names(query)
 
 
 def test_reason_is_preferred_but_not_a_required_kind():
@@ -63,6 +75,10 @@ def test_reason_is_preferred_but_not_a_required_kind():
         ("成立由市长任组长的规划实施领导小组", "person"),  # who: an office answers too
         ("往返交通及食宿费用由派出单位按规定承担", "person"),  # ... or a body
         ("由市林业主管部门负责", "person"),
+        ("自受理之日起15个工作日内办结", "duration"),
+        ("整机保修三年", "duration"),
+        ("建议每两周清洁一次", "duration"),
+        ("2月16日至17日，会议在京召开", "duration"),  # a span of days
     ],
 )
 def test_value_stated(text, name):
@@ -78,6 +94,7 @@ def test_value_stated(text, name):
         ("统一思想，坚持一是一、二是二。", "count"),  # lone 一 in words is no number
         ("会议强调要统一思想。", "day"),
         ("会议强调要统一思想，布局合理。", "person"),
+        ("2023年3月18日发布", "duration"),  # a date is no span: not 2023年, not 3月
     ],
 )
 def test_value_not_stated(text, name):

@@ -31,6 +31,8 @@ DIGITS = rf"(?:\d[\d.,]*|{CN_NUMBER})" + _MAGNITUDE
 NUMBER = rf"(?:\d[\d.,]*|[{_CN}]+(?:点[{_CN}]+)?)" + _MAGNITUDE
 # A year: 1986年, 二〇一九年, 民国78年 is left to its digits.
 _YEAR = r"(?:\d{3,4}|[〇零一二三四五六七八九]{4})\s*年"
+# How many units of time (a span: 15个工作日, 三个月; not the 2022 of 2022年, nor the 2 of 2月, a month).
+_SPAN = r"(?<![\d.月年])(?:\d{1,3}(?:\.\d+)?|[一二两三四五六七八九十百半几数]+)"
 # Places by their suffix (a province, city, county, district, country, island ...; not 城市 itself, not 市场).
 _PLACE_SUFFIX = (
     r"[\u4e00-\u9fff]{1,6}(?:省|自治区|(?<!城)市|县|区|州|国|岛|镇|乡|村)(?=[\W、，,。；（(生人政党和与及的]|$)"
@@ -119,6 +121,25 @@ KINDS = (
         re.compile(rf"多少|(?<![第哪这那])几(?:[{MEASURE_WORDS}]|[^\u4e00-\u9fff年月天日号时])|多[大长高重远宽深久]"),
         re.compile(r"\bhow (?:many|much|long|far|big|large|tall|high|deep|old)\b|\bnumber of\b", re.I),
         re.compile(rf"\d|{CN_NUMBER}|[一二两三四五六七八九十百千万]+[{MEASURE_WORDS}年]"),
+    ),
+    # How long: a span of time (15个工作日, 三个月, 2小时, 半年) or how often (每月, 每半年), not a date
+    # (2022年, 2月16日) nor a bare count. Not "今后几年" / "那几天" / "哪几天", which point at a time.
+    Kind(
+        "duration",
+        re.compile(
+            r"多久|多长时间|多长的时间|多少(?:个)?(?:小时|分钟|天|周|星期|个月|年(?!级))"
+            r"|(?<![今后这那前近好过哪多元国])几(?:个)?(?:小时|分钟|天|周|星期|个月|年(?!级))"
+        ),
+        re.compile(
+            r"\bhow long (?:does|did|do|will|would|can|should|must)\b|\bhow many (?:days|hours|minutes|weeks|months|years)\b",
+            re.I,
+        ),
+        re.compile(
+            rf"{_SPAN}\s*(?:个)?\s*多?\s*半?(?:小时|钟头|分钟|秒|天|日(?=[内后]|[以之][内后])|周|星期|年(?![\d级度])|季度|工作日|昼夜)"
+            rf"|{_SPAN}\s*个\s*多?\s*半?月"
+            r"|\d{1,2}\s*[日号]\s*(?:至|到|—|-|－|～|~)\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*[日号]"  # 16日至17日: a span of days
+            r"|每(?:[一二两三四五六七八九十半]\S{0,2})?[天日周月年季]|半年|半个月|当[天日]|即时|实时|立即|随即|长期|永久|终身"
+        ),
     ),
     Kind(
         "day",

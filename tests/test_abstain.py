@@ -256,6 +256,10 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
         ("老百姓买东西比前一年贵了多少？", "全年居民消费价格比上年上涨0.6%。", 0.0),
         ("全国碳市场的累计成交额是多少？", "全国碳市场累计成交量2.3亿吨。", 1.0),  # 成交额, not 交额
         ("全国碳市场的累计成交额是多少？", "累计成交额104.75亿元。", 0.0),
+        # a compound noun counts by its head: 环境风险隐患 by 隐患, not by its first characters 环境
+        ("排查共发现了多少个环境风险隐患？", "完成1万余座尾矿库环境风险排查。", 1.0),
+        ("排查共发现了多少个环境风险隐患？", "共排查出环境风险隐患1200余个。", 0.0),
+        ("框架一共设定了多少个行动目标？", "框架设定了23个行动目标。", 0.0),
         # the members of a set named by its count: a passage naming the set without them does not say
         ("发射的三颗生态环境卫星分别叫什么名字？", "成功发射三颗生态环境卫星，稳步推进碳监测评价试点。", 1.0),
         ("发射的三颗生态环境卫星分别叫什么名字？", "成功发射三颗生态环境卫星：句芒号、大气一号。", 0.0),

@@ -303,6 +303,20 @@ def _counted_word(query: str, end: int) -> str | None:
     return None
 
 
+def _head_word(query: str, start: int) -> str | None:
+    """The last noun of the compound noun at `start` (jieba's words, tagged as nouns, one after
+    another: 环境/风险/隐患 -> 隐患, 行动/目标 -> 目标), when it has two or more; else None. A Chinese
+    compound's last word names what it is; the first ones say of what kind."""
+    import jieba.posseg
+
+    words = []
+    for word, flag in jieba.posseg.lcut(query[start : start + 8], HMM=False):
+        if not (flag.startswith("n") or flag == "vn"):
+            break
+        words.append(word)
+    return words[-1] if len(words) >= 2 and len(words[-1]) >= 2 else None
+
+
 def quantity_pattern(query: str) -> re.Pattern | None:
     """What a passage must contain to say how many (None: the question doesn't ask how many)."""
     number = kinds.NUMBER
@@ -314,18 +328,23 @@ def quantity_pattern(query: str) -> re.Pattern | None:
     m = _COUNTED.search(query)
     if not m:
         return _NUMBER if _HOW_MANY.search(query) else None
-    # what is counted: its first two characters (多少个[行动]目标 is not 1.6万个[行政]村)
+    # what is counted: its first two characters (多少个[行动]目标 is not 1.6万个[行政]村), or the head
+    # of a compound noun (`_head_word`: 多少个环境风险[隐患] is not 1万余座尾矿库[环境]风险排查)
     unit, noun = m.group(1) or "", m.group(2).lstrip("的了被是在有和与")[:2]
     if noun.startswith("钱"):
         return None  # 多少钱: money, a kind of its own (kinds.py)
     if not noun:  # a bare unit (有多少个?) -> any "N个"
         return re.compile(rf"{number}{re.escape(unit)}") if unit else _NUMBER
+    run = _NOUN_RUN.match(query, m.start(2)).group()
+    lead = len(m.group(2)) - len(m.group(2).lstrip("的了被是在有和与"))
+    head_word = _head_word(query, m.start(2) + lead)
+    if head_word:
+        noun = run = head_word
     # documents count in their own measure word (多少件作品 / 作品不超过40项): any one will do
     noun, unit = re.escape(noun), f"[{kinds.MEASURE_WORDS}{re.escape(unit)}]?"
     ahead = rf"{number}{unit}[^。；，,\d]{{0,{UNIT_SPAN}}}{noun}"
     behind = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?{kinds.DIGITS}"
     ways = [ahead, behind]
-    run = _NOUN_RUN.match(query, m.start(2)).group()
     if len(run) >= 2:  # the noun's head beside the number (床位800张 for 多少张病床)
         head = re.escape(run[-1])
         ways += [rf"{number}{unit}[\u4e00-\u9fff]?{head}", rf"{head}[\u4e00-\u9fff]?{kinds.DIGITS}"]

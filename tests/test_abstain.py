@@ -285,6 +285,15 @@ def test_a_count_must_come_from_a_passage_about_the_asked_year():
     assert abstain.value_missing("新增了多少个城市？", ["2022年新增城市。"]) == 1.0
 
 
+def test_a_date_must_come_from_a_passage_about_the_asked_year():
+    passage = "2月16日至17日，生态环境部在京召开2023年全国生态环境保护工作会议。"
+    asked = "2021年全国生态环境保护工作会议是什么时候召开的？"
+    assert abstain.value_missing(asked, [passage], [{"2023"}]) == 1.0  # the day of the 2023 meeting
+    assert abstain.value_missing(asked, [passage], [{"2021", "2023"}]) == 0.0
+    assert abstain.value_missing(asked, ["会议于2月16日召开。"], [set()]) == 0.0  # names no year: any
+    assert abstain.value_missing("会议是什么时候召开的？", [passage], [{"2023"}]) == 0.0  # no year asked
+
+
 def _calibration(path, weights, threshold=0.5, features=None):
     names = list(abstain.FEATURES) if features is None else features
     n = len(names)
@@ -503,3 +512,13 @@ def test_the_probes_keep_the_veto_level_the_calibration_was_fitted_with():
     assert model.confidences(rows[:, :-1], rows[:, -1] > 0) == pytest.approx(conf)  # a question: answered
     rows[:, -1] = 0.0
     assert probes.threshold_of(model, rows) == pytest.approx(conf)  # not vetoed: the probes raise it
+
+
+def test_a_paragraph_naming_a_year_is_also_about_its_document_titles_year():
+    # a bulletin's date line names the year it came out (2027), its title the year it covers (2026)
+    paras = {("d", 1): "苇宁市统计局（2027年3月18日）。"}
+    asked = "苇宁市2026年统计公报是哪天发布的？"
+    titled = _index(paras, titles={"d": "苇宁市2026年国民经济和社会发展统计公报"})
+    assert abstain.signals(_retrieval(asked, [0], titled), titled, 1)["value_missing"] == 0.0
+    untitled = _index(paras, titles={"d": "统计公报"})
+    assert abstain.signals(_retrieval(asked, [0], untitled), untitled, 1)["value_missing"] == 1.0

@@ -405,22 +405,22 @@ def members_missing(query: str, top_texts: list[str]) -> bool:
 def value_missing(query: str, top_texts: list[str], top_years: list[set] | None = None) -> float:
     """1.0 when the question asks for a value of a recognizable kind (kinds.py: a share, money, an
     age, a head count, a day, a place, a person ...; or how many of what) and none
-    of `top_texts` states one. A count must come from a passage about the question's year (the 2022
-    figure does not answer "how many in 2023")."""
+    of `top_texts` states one. A count or a date must come from a passage about the question's year
+    (`top_years`: the 2022 figure does not answer "how many in 2023", the day of the 2023 meeting
+    not "when was the 2021 one held"); a passage that names no year may be about any."""
     if members_missing(query, top_texts):
         return 1.0
+    asked = set(YEAR.findall(query))
+    years = top_years or [set()] * len(top_texts)
+    about = [t for t, y in zip(top_texts, years) if not asked or not y or asked & y]
     # "市长是谁" names the office, "位于哪个城市" the kind of place: only a person's name, a city answers
     for kind in kinds.asked(query):
         also = not kind.names_itself(query)
-        if not any(kind.states(t, also) for t in top_texts):
+        if not any(kind.states(t, also) for t in (about if kind.name == "day" else top_texts)):
             return 1.0
     stated = quantity_pattern(query)
-    if stated:
-        asked = set(YEAR.findall(query))
-        years = top_years or [set()] * len(top_texts)
-        about = [YEAR.sub(" ", t) for t, y in zip(top_texts, years) if not asked or not y or asked & y]
-        if not any(stated.search(t) for t in about):
-            return 1.0
+    if stated and not any(stated.search(YEAR.sub(" ", t)) for t in about):
+        return 1.0
     return 0.0
 
 
@@ -481,7 +481,12 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     out["fused_rank"] = float(np.mean(ranks))
     anchored = _anchored(corpus, terms, top)
     texts = [corpus.texts[k] for k in anchored]
-    out["value_missing"] = value_missing(query, texts, [index.paragraph_years.get(k, set()) for k in anchored])
+    # the years a paragraph is about: its own, its list intro's (Index.paragraph_years) and, when it
+    # names one, its document title's (a statistical bulletin's date line says 2027, its title 2026);
+    # one that names none may be about any year
+    years = [index.paragraph_years.get(k, set()) for k in anchored]
+    years = [y | set(YEAR.findall(index.titles.get(k[0], ""))) if y else y for y, k in zip(years, anchored)]
+    out["value_missing"] = value_missing(query, texts, years)
     out["english_dense"] = out["english"] * out["dense_top"]
     out["focus_dense"], out["focus_lex"] = (_focus(index, ranking) for ranking in (r.dense, r.lexical))
     if not english:

@@ -241,6 +241,8 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
         ("苇宁市现任市长是谁？", "苇宁市统计局　国家统计局苇宁调查队", 1.0),
         ("苇宁市现任市长是谁？", "学校设立领导小组，由校长任组长。", 1.0),
         ("苇宁市现任市长是谁？", "市长张建国主持会议。", 0.0),
+        ("浙江省是哪位负责同志作的交流发言？", "浙江省生态环境厅主要负责同志作交流讲话。", 1.0),  # no name
+        ("浙江省是哪位负责同志作的交流发言？", "浙江省生态环境厅厅长王浩作交流讲话。", 0.0),
         # where, in a manual or a rule: a location or a kind of venue, unless a kind of place is named
         ("滤网检测开关在机器的什么地方？", "机身背面设有滤网检测开关。", 0.0),
         ("哪些地方不能带狗进去？", "禁止携犬进入下列场所：", 0.0),

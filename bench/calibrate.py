@@ -157,7 +157,7 @@ def loco(X, y, corpus, tune, budget, veto=None, probe=None, q=None) -> dict[str,
         m, t = fit_with_threshold(X[train], y[train], corpus[train], budget, _at(veto, train))
         for c in np.unique(corpus[test]):
             sel = test & (corpus == c)
-            tc = probes.threshold(t, score(m, *probe[c], sure=abstain.PROBES_SURE), q) if probe else t
+            tc = probes.threshold(t, score(m, *probe[c]), q) if probe else t
             out[c] = rates(score(m, X[sel], _at(veto, sel)), y[sel], tc)
     return out
 
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     # each index's own threshold from its probe questions (qa/answering/probes.py)
     probe = {c: (P[:, cols], P[:, -1] > 0) for c, P in data["probes"].items()}
     q, out_loco = choose_quantile(X, y, corpus, tune, budget, veto, probe, out_loco)
-    at_index = {c: probes.threshold(t, score(m, *p, sure=abstain.PROBES_SURE), q) for c, p in probe.items()}
+    at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
     # the wide model (abstain.wide_weight): the corpora whose probes raise their threshold
     wide = fit_wide(X, y, corpus, tune, veto, {c for c, v in at_index.items() if v > t}) if q is not None else None
     weight = np.zeros(len(y))

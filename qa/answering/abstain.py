@@ -553,12 +553,11 @@ class Calibration:
         row = np.asarray([[s[f] for f in self.features]], dtype=np.float64)
         return float(probability(row, self.mean, self.std, self.weights, self.bias)[0])
 
-    def confidences(self, X: np.ndarray, veto: np.ndarray, sure: float | None = None) -> np.ndarray:
+    def confidences(self, X: np.ndarray, veto: np.ndarray) -> np.ndarray:
         """`confidence` of each row of X (signals in FEATURES order); 0 where `veto` (nothing in common)
-        and the model is not `sure` without words (`without_words`; SURE_WITHOUT_WORDS by default)."""
+        and the model is not sure without words (`without_words`)."""
         cols = [FEATURES.index(f) for f in self.features]
-        conf = probability(X[:, cols], self.mean, self.std, self.weights, self.bias)
-        return without_words(conf, veto, SURE_WITHOUT_WORDS if sure is None else sure)
+        return without_words(probability(X[:, cols], self.mean, self.std, self.weights, self.bias), veto)
 
 
 def probability(X: np.ndarray, mean, std, weights, bias: float) -> np.ndarray:
@@ -630,30 +629,21 @@ def nothing_in_common(s: Mapping[str, float]) -> bool:
 
 
 # A question that has nothing in common with the top paragraphs is declined unless the model is at
-# least this sure of it, on its own. Asked in everyday words, a question can share no word with the
-# text that answers it (狗 / 犬只, 寄到家 / 邮寄, 活到多少岁 / 预期寿命) while the model, reading the
-# embedding's closeness, is sure it does. On the tune parts of every corpus (2026-12-07, the general
-# model at 3c7a497), the unanswerable questions with nothing in common scored at most .156 under the
-# model that decides them (红烧肉怎么做才好吃 of gov3's documents; on CMRC and DRCD the wide model, at
-# most .033), the answerable ones .031-.852; 0.25 sits in that gap. It was .5 ("more likely than
-# not"), which declined gov8's 我妈七十多了一个人住，给她家弄这个要花多少钱 (.368) and 我家那栋楼是2005年盖的，
-# 能拿这个钱吗 (.353). bench/quality.py against 3c7a497, every corpus: held out, false declines gov2,
-# gov3, gov5 (.082 -> .068) and gov8 (.082 -> .061) one fewer each, 2 more answers holding the fact;
-# tune, gov8 two fewer false declines; no unanswerable question answered, tune or held out.
-SURE_WITHOUT_WORDS = 0.25
-# The probe questions (qa/answering/probes.py) keep the level the calibration was fitted with: an
-# index's threshold and the wide model's share (`wide_weight`) read their confidences, and
-# qa/data/abstention.json's quantile and `full_at` were chosen on that statistic. At .25 the off-topic
-# probes that share no word with an index count at their own confidence, and on 57 related
-# government documents (tests/test_wide_share.py) the wide share rose from .15 to .55.
-PROBES_SURE = 0.5
+# least this sure of it, on its own (more likely than not, the level below which an answer carries
+# the caution by default: Settings.sure_confidence). Asked in everyday words, a question can share
+# no word with the text that answers it (狗 / 犬只, 寄到家 / 邮寄, 活到多少岁 / 预期寿命) while the
+# model, reading the embedding's closeness, is sure it does. Over every corpus's questions, tune and
+# held out, with the model it answers (bench/calibrate.py's fit at 2e770f3): the unanswerable
+# questions with nothing in common scored at most .161 (红烧肉怎么做 of gov3's documents; CMRC and
+# DRCD at most .068), the answerable ones .045-.900, 8 of 12 above .5 (2026-12-06).
+SURE_WITHOUT_WORDS = 0.5
 
 
-def without_words(confidence, veto, sure: float = SURE_WITHOUT_WORDS):
+def without_words(confidence, veto):
     """`confidence` (a number or an array), 0 where `veto` (nothing_in_common) unless it reaches
-    `sure` (SURE_WITHOUT_WORDS; PROBES_SURE for the probes): the decline of a question sharing no
-    word with the top paragraphs, as `decide`, the probes and the fits apply it to each model's confidence."""
-    return np.where(np.asarray(veto) & (np.asarray(confidence) < sure), 0.0, confidence)
+    SURE_WITHOUT_WORDS: the decline of a question sharing no word with the top paragraphs, as
+    `decide`, the probes and the fits apply it to each model's confidence."""
+    return np.where(np.asarray(veto) & (np.asarray(confidence) < SURE_WITHOUT_WORDS), 0.0, confidence)
 
 
 def vetoed(X: np.ndarray) -> np.ndarray:

@@ -71,15 +71,13 @@ def fit(X: np.ndarray, y: np.ndarray, groups=None, c: float = C) -> dict:
     return {"weights": model.coef_[0], "bias": float(model.intercept_[0]), "mean": mean, "std": std}
 
 
-def score(m: dict, X: np.ndarray, veto: np.ndarray | None = None, sure: float | None = None) -> np.ndarray:
-    """The model's confidence; 0 where `veto` (abstain.nothing_in_common) unless the model is `sure`
-    without words (abstain.without_words; abstain.PROBES_SURE for the probe questions)."""
+def score(m: dict, X: np.ndarray, veto: np.ndarray | None = None) -> np.ndarray:
+    """The model's confidence; 0 where `veto` (abstain.nothing_in_common) unless the model is sure
+    without words (abstain.without_words)."""
     from qa.answering import abstain
 
     conf = abstain.probability(X, m["mean"], m["std"], m["weights"], m["bias"])
-    if veto is None:
-        return conf
-    return abstain.without_words(conf, veto, abstain.SURE_WITHOUT_WORDS if sure is None else sure)
+    return abstain.without_words(conf, veto) if veto is not None else conf
 
 
 def cross_validated(X: np.ndarray, y: np.ndarray, veto: np.ndarray, folds: int = FOLDS, seed: int = 0) -> np.ndarray:

@@ -65,10 +65,7 @@ def threshold(fitted: float, confidences: np.ndarray, quantile: float | None) ->
 
 def threshold_of(model, rows: np.ndarray) -> float:
     """The threshold `model` (abstain.Calibration) gives an index whose probes' signals are `rows` (`signals`)."""
-    from qa.answering import abstain
-
-    confidences = model.confidences(rows[:, :-1], rows[:, -1] > 0, abstain.PROBES_SURE)
-    return threshold(model.threshold, confidences, model.probe_quantile)
+    return threshold(model.threshold, model.confidences(rows[:, :-1], rows[:, -1] > 0), model.probe_quantile)
 
 
 def remembered(version: str, calibration: Path, cache_dir: Path, compute: Callable[[], float]) -> float:

@@ -330,14 +330,14 @@ def quantity_pattern(query: str) -> re.Pattern | None:
         return _NUMBER if _HOW_MANY.search(query) else None
     # what is counted: its first two characters (多少个[行动]目标 is not 1.6万个[行政]村), or the head
     # of a compound noun (`_head_word`: 多少个环境风险[隐患] is not 1万余座尾矿库[环境]风险排查)
-    unit, noun = m.group(1) or "", m.group(2).lstrip("的了被是在有和与")[:2]
+    counted = m.group(2).lstrip("的了被是在有和与")
+    unit, noun = m.group(1) or "", counted[:2]
     if noun.startswith("钱"):
         return None  # 多少钱: money, a kind of its own (kinds.py)
     if not noun:  # a bare unit (有多少个?) -> any "N个"
         return re.compile(rf"{number}{re.escape(unit)}") if unit else _NUMBER
     run = _NOUN_RUN.match(query, m.start(2)).group()
-    lead = len(m.group(2)) - len(m.group(2).lstrip("的了被是在有和与"))
-    head_word = _head_word(query, m.start(2) + lead)
+    head_word = _head_word(query, m.end(2) - len(counted))
     if head_word:
         noun = run = head_word
     # documents count in their own measure word (多少件作品 / 作品不超过40项): any one will do
@@ -371,7 +371,7 @@ def _count(text: str) -> int | None:
     """A count under a hundred in digits or Chinese numerals (14, 十四, 三, 两), else None."""
     if text.isdigit():
         return int(text)
-    if all(c in _CN_DIGIT for c in text) and len(text) == 1:
+    if text in _CN_DIGIT:
         return _CN_DIGIT[text]
     m = re.fullmatch(r"([一二三四五六七八九])?十([一二三四五六七八九])?", text)
     if m:

@@ -304,6 +304,17 @@ def test_an_echo_that_points_back_brings_the_sentence_naming_its_subject(small_c
     assert a.answer == "泰伦提乌斯是共和时代著名的剧作家。[1]其喜剧结构严谨、语言文雅。[1]"
 
 
+def test_an_echo_opening_with_a_consequence_brings_the_sentence_it_follows_from(small_corpus):
+    # "因此…" restates the question; the reason asked is the sentence before it.
+    text = "这种果实的维生素C含量是橙子的三倍。因此它有时被称为超级水果。另有多种果树分布于当地。\n"
+    index, _ = small_corpus({"果树.txt": text})
+    hits = [Hit("果树.txt", 1, 1.0)]
+    vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)
+    question = "为什么它被称为超级水果？"
+    a = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=2)
+    assert a.answer == "这种果实的维生素C含量是橙子的三倍。[1]因此它有时被称为超级水果。[1]"
+
+
 def test_list_question_gets_every_item_of_a_paragraph_that_lists_them(small_corpus):
     text = (
         "“十四五”以来成效显著。一是供水保障能力明显增强；二是防洪体系逐步完善；三是水环境质量持续改善。\n其他工作。\n"

@@ -238,10 +238,10 @@ def small_corpus(fake_build, tmp_path):
     return build
 
 
-def _ask(index, question: str, doc: str, paragraphs: list[int]) -> str:
+def _ask(index, question: str, doc: str, paragraphs: list[int], max_sentences: int = 1) -> str:
     hits = [Hit(doc, p, 10.0 - i) for i, p in enumerate(paragraphs)]
     vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)  # only the words and kinds choose
-    return compose(Retrieval(question, question, hits, vector), index, True, max_sentences=1).answer
+    return compose(Retrieval(question, question, hits, vector), index, True, max_sentences=max_sentences).answer
 
 
 def test_a_question_in_the_text_is_not_the_answer_its_answer_is(small_corpus):
@@ -284,35 +284,26 @@ def test_neighbour_completes_a_clause_that_lacks_the_asked_kind(small_corpus):
     # The question's words sit in the second clause; the year asked sits in the first.
     text = "1998年，新码头建成启用；其定位为本市的辅助港口。本港另有客运码头。\n"
     index, _ = small_corpus({"港口.txt": text})
-    hits = [Hit("港口.txt", 1, 1.0)]
-    vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)
     question = "辅助港口是哪一年开始运营的？"
-    a = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=2)
-    assert a.answer == "1998年，新码头建成启用；[1]其定位为本市的辅助港口。[1]"
-    one = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=1)
-    assert one.answer == "其定位为本市的辅助港口。[1]"  # a pair only where two sentences may be given
+    assert _ask(index, question, "港口.txt", [1], 2) == "1998年，新码头建成启用；[1]其定位为本市的辅助港口。[1]"
+    # a pair only where two sentences may be given
+    assert _ask(index, question, "港口.txt", [1], 1) == "其定位为本市的辅助港口。[1]"
 
 
 def test_an_echo_that_points_back_brings_the_sentence_naming_its_subject(small_corpus):
     # "其喜剧…" restates the question; who wrote them is in the sentence before.
     text = "泰伦提乌斯是共和时代著名的剧作家。其喜剧结构严谨、语言文雅。另有多位诗人活跃于当时。\n"
     index, _ = small_corpus({"文学.txt": text})
-    hits = [Hit("文学.txt", 1, 1.0)]
-    vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)
-    question = "谁的喜剧结构严谨、语言文雅？"
-    a = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=2)
-    assert a.answer == "泰伦提乌斯是共和时代著名的剧作家。[1]其喜剧结构严谨、语言文雅。[1]"
+    answer = _ask(index, "谁的喜剧结构严谨、语言文雅？", "文学.txt", [1], 2)
+    assert answer == "泰伦提乌斯是共和时代著名的剧作家。[1]其喜剧结构严谨、语言文雅。[1]"
 
 
 def test_an_echo_opening_with_a_consequence_brings_the_sentence_it_follows_from(small_corpus):
     # "因此…" restates the question; the reason asked is the sentence before it.
     text = "这种果实的维生素C含量是橙子的三倍。因此它有时被称为超级水果。另有多种果树分布于当地。\n"
     index, _ = small_corpus({"果树.txt": text})
-    hits = [Hit("果树.txt", 1, 1.0)]
-    vector = np.zeros(index.sentence_vectors.shape[1], dtype=np.float32)
-    question = "为什么它被称为超级水果？"
-    a = compose(Retrieval(question, question, hits, vector), index, True, max_sentences=2)
-    assert a.answer == "这种果实的维生素C含量是橙子的三倍。[1]因此它有时被称为超级水果。[1]"
+    answer = _ask(index, "为什么它被称为超级水果？", "果树.txt", [1], 2)
+    assert answer == "这种果实的维生素C含量是橙子的三倍。[1]因此它有时被称为超级水果。[1]"
 
 
 def test_list_question_gets_every_item_of_a_paragraph_that_lists_them(small_corpus):

@@ -59,6 +59,32 @@ def test_reason_is_preferred_but_not_a_required_kind():
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "猴面包树的别名是什么？",
+        "馬來穿山甲的別稱是什麼？",
+        "这种病又称什么？",
+        "它的简称叫什么",
+        "What is the baobab also known as?",
+    ],
+)
+def test_another_name_asked_is_preferred_but_not_a_required_kind(query):
+    assert "alias" not in _names(query)
+    assert "alias" in [k.name for k in kinds.preferred(query)]
+
+
+@pytest.mark.parametrize("query", ["黃帝紀元，又稱軒轅紀年，此種概念最早由誰提出?", "为什么称猴面包树为笨蛋水果？"])
+def test_a_question_naming_another_name_does_not_ask_for_one(query):
+    assert "alias" not in [k.name for k in kinds.preferred(query)]
+
+
+def test_another_name_is_stated_by_the_words_that_give_one():
+    assert kinds.ALIAS.states("猴面包树，又名猢狲树、酸瓠树，是一种落叶乔木。")
+    assert kinds.ALIAS.states("馬來穿山甲，別稱爪哇穿山甲。")
+    assert not kinds.ALIAS.states("猴面包树原产于热带非洲。")
+
+
+@pytest.mark.parametrize(
     ("text", "name"),
     [
         ("总库容为三点七亿立方米", "count"),

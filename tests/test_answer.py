@@ -267,17 +267,40 @@ def test_a_short_line_stating_the_asked_value_is_a_row_not_a_heading(small_corpu
     assert _ask(index, "各区招生咨询电话是多少？", "招生.txt", [1, 3]).startswith("住建局物业科")
 
 
-def test_a_bare_yes_brings_the_sentence_that_says_on_what_terms(small_corpus):
-    text = "问：自己开公司创业的，可以申请吗？答：可以。企业正常经营满六个月即可。\n"
-    index, _ = small_corpus({"faq.txt": text})
-    answer = _ask(index, "自己开公司的可以申请吗？", "faq.txt", [1])
-    assert answer == "答：可以。[1]企业正常经营满六个月即可。[1]"
+@pytest.mark.parametrize(
+    ("text", "question", "answer"),
+    [
+        # a bare yes brings the sentence that says on what terms
+        (
+            "问：自己开公司创业的，可以申请吗？答：可以。企业正常经营满六个月即可。",
+            "自己开公司的可以申请吗？",
+            "答：可以。[1]企业正常经营满六个月即可。[1]",
+        ),
+        # a clause ending in a semicolon brings the clause that completes it
+        (
+            "夫妻双方均符合条件的，租房补贴可以分别申领；购房补贴只能享受一份。另有其他规定。",
+            "夫妻双方都符合条件，租房补贴能分别申领吗？",
+            "夫妻双方均符合条件的，租房补贴可以分别申领；[1]购房补贴只能享受一份。[1]",
+        ),
+        # ... but not the next item of a list
+        ("一是加强供水保障；二是完善防洪体系。", "怎样加强供水保障？", "一是加强供水保障；[1]"),
+    ],
+)
+def test_a_sentence_that_cannot_stand_alone_brings_the_one_after_it(small_corpus, text, question, answer):
+    index, _ = small_corpus({"faq.txt": text + "\n"})
+    assert _ask(index, question, "faq.txt", [1]) == answer
 
 
 def test_a_sentence_stating_the_asked_kind_wins_a_tie_of_words(small_corpus):
     text = "蓝鲸湾水库是当地重要水源。蓝鲸湾水库总库容为三点七亿立方米。\n"
     index, _ = small_corpus({"水库.txt": text})
     assert _ask(index, "蓝鲸湾水库总库容是多少？", "水库.txt", [1]).startswith("蓝鲸湾水库总库容为三点七亿立方米")
+
+
+def test_a_question_asking_another_name_gets_the_sentence_that_gives_one(small_corpus):
+    text = "猴面包树的叶子可以吃。猴面包树又名猢狲树。\n"
+    index, _ = small_corpus({"树.txt": text})
+    assert _ask(index, "猴面包树的别名是什么？", "树.txt", [1]) == "猴面包树又名猢狲树。[1]"
 
 
 def test_neighbour_completes_a_clause_that_lacks_the_asked_kind(small_corpus):

@@ -195,3 +195,15 @@ def test_cedict_prefers_common_words_and_reads_plurals():
     assert cedict.index()["protect"][0] == "保护"  # not 庇 or 祐
     assert cedict.terms("key tasks") == ["要务", "重点", "任务"]  # the phrase, then its words
     assert "城市" in cedict.terms("cities")
+
+
+def test_cedict_proper_nouns_only_for_capitalized_words():
+    from qa.indexing import cedict
+
+    # "jobs" is Steve Jobs (乔布斯) in CC-CEDICT; lowercase in a cased question it is work
+    assert "乔布斯" not in cedict.terms("How many new urban jobs were created in 2026?")
+    assert "工作" in cedict.terms("How many new urban jobs were created in 2026?")
+    assert "乔布斯" in cedict.terms("What did Steve Jobs found?")
+    assert "乔布斯" in cedict.terms("what did steve jobs found")  # all lowercase: capitals say nothing
+    assert "湾仔" in cedict.terms("Which movie has a scene set in Wan Chai?")
+    assert cedict.terms("the Jesuits")[:1] == ["耶稣会"]  # a name's function words are not lowercase words

@@ -24,10 +24,14 @@ import threading
 from pathlib import Path
 
 # Part of the cache file's name: change it when the way the index is built changes.
-VERSION = "en-zh reverse v3"
+VERSION = "en-zh reverse v4"
 PER_PHRASE = 2  # Chinese words kept per English phrase (the best by frequency)
 MAX_WORDS = 4  # longest English phrase looked up
 MAX_CHARS = 4  # longest Chinese headword kept
+# Key prefix of a phrase's common words (no proper noun among them), stored where its best words
+# hold a proper noun: "jobs" -> 乔布斯, 贾伯斯 (Steve Jobs), "-jobs" -> none, so "job": 工作, 职位.
+# Of the 93,939 phrases, 13,237 have such a list.
+COMMON = "-"
 _SKIP_DEF = re.compile(
     r"^(?:surname |(?:old |archaic |japanese |erroneous )?variant of|see |used in |also written|also pr\.|"
     r"cl:|abbr\. |classifier|\(classifier|(?:old )?name of |pr\. |(?:ancient |old )?(?:name|form) for |"
@@ -37,6 +41,7 @@ _SKIP_DEF = re.compile(
 _PAREN = re.compile(r"\([^()]*\)|\[[^\]]*\]")
 _LEAD = re.compile(r"^(?:to be |to |a |an |the |one's |sb's |sth's )+")
 _WORD = re.compile(r"[a-z][a-z'-]*|\d+")
+_CASED_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
 _HAN = re.compile(r"^[\u3400-\u9fff]+$")
 # English words that ask or join rather than say: never looked up on their own.
 STOP = set(
@@ -94,14 +99,16 @@ def build() -> dict[str, list[str]]:
     """English phrase -> up to PER_PHRASE Simplified headwords, most common first."""
     freq = _frequencies()
     scored: dict[str, dict[str, float]] = {}
+    common: dict[str, dict[str, float]] = {}  # the same, of the entries that are not proper nouns
     with gzip.open(_source(), "rt", encoding="utf-8") as f:
         for line in f:
             if line.startswith("#"):
                 continue
-            m = re.match(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$", line)
+            m = re.match(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$", line)
             if not m:
                 continue
-            word, definitions = m.group(2), m.group(3).split("/")
+            word, definitions = m.group(2), m.group(4).split("/")
+            proper = m.group(3)[:1].isupper()  # a proper noun's pinyin is capitalized: [Qiao2 bu4 si1]
             if len(word) > MAX_CHARS or not _HAN.match(word):
                 continue
             # A common word scores higher; a primary sense higher than a late one; a single
@@ -112,10 +119,17 @@ def build() -> dict[str, list[str]]:
                     if phrase in STOP:
                         continue
                     score = base - 0.5 * rank
-                    have = scored.setdefault(phrase, {})
-                    if score > have.get(word, -1e9):
-                        have[word] = score
-    return {p: sorted(ws, key=lambda w: -ws[w])[:PER_PHRASE] for p, ws in scored.items()}
+                    for table in (scored,) if proper else (scored, common):
+                        have = table.setdefault(phrase, {})
+                        if score > have.get(word, -1e9):
+                            have[word] = score
+
+    def best(ws: dict[str, float]) -> list[str]:
+        return sorted(ws, key=lambda w: -ws[w])[:PER_PHRASE]
+
+    out = {p: best(ws) for p, ws in scored.items()}
+    out.update({COMMON + p: best(common.get(p, {})) for p, ws in out.items() if best(common.get(p, {})) != ws})
+    return out
 
 
 _LOCK = threading.Lock()
@@ -170,19 +184,24 @@ def _forms(word: str) -> list[str]:
 
 
 def terms(text: str) -> list[str]:
-    """Chinese words for the English words and phrases of `text`, longest phrase first at each position."""
+    """Chinese words for the English words and phrases of `text`, longest phrase first at each position.
+    A proper noun (乔布斯 for Jobs, 湾仔 for Wan Chai) only for a phrase written capitalized, or in a
+    text written all in lowercase, whose capitals say nothing: "new urban jobs" wants 工作."""
     rev = index()
+    cased = text != text.lower()
     out: list[str] = []
-    for chunk in re.split(r"[,;:.!?()\"“”]+", text.lower()):
-        words = _WORD.findall(chunk)
+    for chunk in re.split(r"[,;:.!?()\"“”]+", text):
+        written = _CASED_WORD.findall(chunk)
+        words = [w.lower() for w in written]
         i = 0
         while i < len(words):
             for n in range(min(MAX_WORDS, len(words) - i), 0, -1):
                 phrase = words[i : i + n]
                 if n == 1 and phrase[0] in STOP:
                     continue
+                common = cased and not all(_named(w) for w in written[i : i + n])
                 # every form's words: "cities" alone is a rare word's definition (城邑), "city" is 城市
-                found = list(dict.fromkeys(w for f in _phrase_forms(phrase) for w in rev.get(f, ())))
+                found = list(dict.fromkeys(w for f in _phrase_forms(phrase) for w in _lookup(rev, f, common)))
                 if found:
                     out.extend(found)
                     if n > 1:  # "key tasks" -> 要务, and the words alone too: 重点, 任务
@@ -192,6 +211,16 @@ def terms(text: str) -> list[str]:
             else:
                 i += 1
     return list(dict.fromkeys(out))
+
+
+def _named(word: str) -> bool:
+    """A word as a name is written: capitalized, a number, or a function word ("the Jesuits", "Bank of China")."""
+    return word[:1].isupper() or word.isdigit() or word in STOP
+
+
+def _lookup(rev: dict[str, list[str]], phrase: str, common: bool) -> list[str]:
+    """The words of `phrase`; with `common`, those that are not proper nouns."""
+    return rev.get(COMMON + phrase, rev.get(phrase, ())) if common else rev.get(phrase, ())
 
 
 def known(word: str) -> bool:

@@ -206,7 +206,7 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
     corpus = abstain._corpus(index)
     terms = abstain.question_terms(index, "加装电梯政府补贴多少钱？")
     top = [("d", 1), ("d", 2), ("d", 3)]
-    assert abstain._anchored(corpus, terms, top) == [("d", 1), ("d", 2)]
+    assert abstain._anchored(corpus, abstain._anchor(corpus, terms, top), top) == [("d", 1), ("d", 2)]
     s = abstain.signals(_retrieval("加装电梯政府补贴多少钱？", [0, 1, 2], index), index, 3)
     assert s["value_missing"] == 0.0  # 20万元, in the top paragraph
     s = abstain.signals(_retrieval("加装电梯政府补贴多少钱？", [1, 2, 0], index), index, 2)
@@ -275,6 +275,19 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
 )
 def test_value_missing(question, passage, missing):
     assert abstain.value_missing(question, [passage]) == missing
+
+
+def test_a_place_or_person_must_be_named_near_what_the_question_is_about():
+    asked = "六五环境日国家主场活动是在哪个城市举办的？"
+    far = "深化生态文明建设。成功举办六五环境日国家主场活动。推进环保设施向公众开放。生物多样性大会在昆明市召开。"
+    close = "生物多样性大会在昆明市召开。成功举办六五环境日国家主场活动。推进环保设施向公众开放。"
+    for text, missing in ((far, 1.0), (close, 0.0)):  # 昆明市 two sentences on (another meeting's) / just before
+        index = _index({("d", 1): text, ("d", 2): "其他工作。"})
+        assert abstain.signals(_retrieval(asked, [0, 1], index), index, 2)["value_missing"] == missing
+        assert abstain.value_missing(asked, [text]) == 0.0  # the paragraph as a whole names a city
+    # other kinds are read in the whole paragraph
+    assert abstain.value_missing("有多少人参加？", ["会议召开。"], near=["会议召开。"]) == 1.0
+    assert abstain.value_missing("有多少人参加？", ["300人参加。会议召开。"], near=["会议召开。"]) == 0.0
 
 
 def test_a_count_must_come_from_a_passage_about_the_asked_year():

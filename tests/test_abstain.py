@@ -21,7 +21,7 @@ class _Lexicon:
     def normalize(self, text: str) -> str:
         return text
 
-    def english_terms(self, text: str, corpus_senses: bool = True) -> str:
+    def english_terms(self, text: str) -> str:
         return " ".join(zh for en, zh in self.glossary.items() if en in text.lower())
 
 

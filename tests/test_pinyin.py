@@ -42,19 +42,3 @@ def test_the_table_is_built_on_first_use_only():
     assert calls == []
     names.spell("Tangzhou"), names.spell("Qi'an")
     assert calls == [1]
-
-
-def test_english_words_get_the_senses_the_corpus_uses():
-    # "fine" is 优良 / 精细 by frequency; a regulation that fines uses 罚款
-    names = Names(lambda: ["罚款", "古树", "树木", "保护", "罚", "款"])
-    assert names.uses("罚款") and names.uses("罚") and not names.uses("优良")
-    question = "How big is the fine for damaging a protected old tree?"
-    assert "罚款" in cedict.terms(question, names.uses)
-    assert "优良" not in cedict.terms(question, names.uses)
-    assert "优良" in cedict.terms(question)  # without the corpus: the most common senses
-    assert cedict.terms("How tall is the mountain?", names.uses) == cedict.terms(
-        "How tall is the mountain?"
-    )  # none used
-    lexicon = Lexicon(names=names)
-    assert "罚款" in lexicon.english_terms(question).split()
-    assert "罚款" not in lexicon.english_terms(question, corpus_senses=False).split()  # as abstention reads it

@@ -214,10 +214,7 @@ def question_terms(index, query: str) -> set[str]:
     if is_english(query):
         corpus = _corpus(index)
         own = {w for w in _LATIN.findall(query.lower()) if w not in _EN_STOP and corpus.df.get(w)}
-        # CC-CEDICT's senses by frequency, not those the corpus uses (which retrieval reads): picked
-        # for being in the corpus, they would be found whether or not it answers (held out, English
-        # unanswerable questions declined cmrc-en .211 -> .158, drcd-en .444 -> .333 with them)
-        return own | bigrams(_normalize(index, index.lexicon.english_terms(query, corpus_senses=False)))
+        return own | bigrams(_normalize(index, index.lexicon.english_terms(query)))
     text = _normalize(index, query)
     words = question_words(text)
     return {w[i : i + 2] for w in words for i in range(len(w) - 1)} | set(_LATIN.findall(text))

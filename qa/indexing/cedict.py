@@ -8,7 +8,7 @@ rank them (保护 before 庇 for "protect"). Definitions that name no meaning of
 dropped: "surname X", "variant of", "see", "used in", classifiers (CL:), abbreviations.
 
 The reverse index is built once per machine (seconds) and cached as compact JSON (a few MB, the
-best STORED words per phrase) under the cache folder (QA_CACHE_DIR, else $XDG_CACHE_HOME/qa);
+best PER_PHRASE words per phrase) under the cache folder (QA_CACHE_DIR, else $XDG_CACHE_HOME/qa);
 the first English question in a process loads it (a fraction of a second).
 """
 
@@ -21,13 +21,11 @@ import math
 import os
 import re
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 # Part of the cache file's name: change it when the way the index is built changes.
-VERSION = "en-zh reverse v5"
-PER_PHRASE = 2  # Chinese words given per English phrase: the best the corpus uses, else the most common
-STORED = 8  # Chinese words kept per English phrase in the cache, the candidates for PER_PHRASE
+VERSION = "en-zh reverse v4"
+PER_PHRASE = 2  # Chinese words kept per English phrase (the best by frequency)
 MAX_WORDS = 4  # longest English phrase looked up
 MAX_CHARS = 4  # longest Chinese headword kept
 # Key prefix of a phrase's common words (no proper noun among them), stored where its best words
@@ -98,7 +96,7 @@ def phrases_of(definition: str) -> list[str]:
 
 
 def build() -> dict[str, list[str]]:
-    """English phrase -> up to STORED Simplified headwords, most common first."""
+    """English phrase -> up to PER_PHRASE Simplified headwords, most common first."""
     freq = _frequencies()
     scored: dict[str, dict[str, float]] = {}
     common: dict[str, dict[str, float]] = {}  # the same, of the entries that are not proper nouns
@@ -127,7 +125,7 @@ def build() -> dict[str, list[str]]:
                             have[word] = score
 
     def best(ws: dict[str, float]) -> list[str]:
-        return sorted(ws, key=lambda w: -ws[w])[:STORED]
+        return sorted(ws, key=lambda w: -ws[w])[:PER_PHRASE]
 
     out = {p: best(ws) for p, ws in scored.items()}
     out.update({COMMON + p: best(common.get(p, {})) for p, ws in out.items() if best(common.get(p, {})) != ws})
@@ -185,17 +183,11 @@ def _forms(word: str) -> list[str]:
     return out
 
 
-def terms(text: str, used: Callable[[str], bool] | None = None) -> list[str]:
+def terms(text: str) -> list[str]:
     """Chinese words for the English words and phrases of `text`, longest phrase first at each position.
     A proper noun (乔布斯 for Jobs, 湾仔 for Wan Chai) only for a phrase written capitalized, or in a
-    text written all in lowercase, whose capitals say nothing: "new urban jobs" wants 工作. With
-    `used` (whether the corpus uses a word), the senses the corpus uses come first: "fine" is 优良,
-    精细 by frequency, 罚款 in a regulation that fines."""
+    text written all in lowercase, whose capitals say nothing: "new urban jobs" wants 工作."""
     rev = index()
-
-    def pick(words) -> list[str]:
-        return ([w for w in words if used(w)] if used else [])[:PER_PHRASE] or list(words[:PER_PHRASE])
-
     cased = text != text.lower()
     out: list[str] = []
     for chunk in re.split(r"[,;:.!?()\"“”]+", text):
@@ -209,13 +201,11 @@ def terms(text: str, used: Callable[[str], bool] | None = None) -> list[str]:
                     continue
                 common = cased and not all(_named(w) for w in written[i : i + n])
                 # every form's words: "cities" alone is a rare word's definition (城邑), "city" is 城市
-                found = list(dict.fromkeys(w for f in _phrase_forms(phrase) for w in pick(_lookup(rev, f, common))))
+                found = list(dict.fromkeys(w for f in _phrase_forms(phrase) for w in _lookup(rev, f, common)))
                 if found:
                     out.extend(found)
                     if n > 1:  # "key tasks" -> 要务, and the words alone too: 重点, 任务
-                        out.extend(
-                            t for w in phrase if w not in STOP for f in _forms(w) for t in pick(rev.get(f, ()))[:1]
-                        )
+                        out.extend(t for w in phrase if w not in STOP for f in _forms(w) for t in rev.get(f, ())[:1])
                     i += n
                     break
             else:

@@ -39,7 +39,6 @@ class Names:
 
     def __init__(self, vocabulary: Callable[[], Iterable[str]]):
         self._vocabulary = vocabulary
-        self._vocab = None  # vocabulary(), read on the first `uses`
         self._table: tuple[dict, dict] | None = None
         self._lock = threading.Lock()
 
@@ -59,14 +58,6 @@ class Names:
                         by_first.setdefault((word[0], b), []).append(word)
                 self._table = (whole, by_first)
             return self._table
-
-    def uses(self, word: str) -> bool:
-        """Whether the corpus uses `word` (Chinese, in matching form): BM25 holds each of its bigrams,
-        or the character itself."""
-        if self._vocab is None:
-            self._vocab = self._vocabulary()
-        grams = [word[i : i + 2] for i in range(len(word) - 1)] or [word]
-        return all(g in self._vocab for g in grams)
 
     def spell(self, name: str) -> list[str]:
         """Corpus words whose toneless pinyin is `name` (letters only, any case): bigrams, then

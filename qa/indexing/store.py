@@ -93,13 +93,13 @@ class Index:
 
     def _vocabulary(self):
         """The corpus's terms in matching form: BM25's vocabulary, or (a store whose lexical side lives
-        in a server, Milvus) the same tokens read off the paragraphs."""
+        in a server, Milvus) the bigrams of the paragraphs."""
         vocab = getattr(getattr(self.lexical, "engine", None), "vocab_dict", None)
         if vocab is not None:
             return vocab
         from qa.indexing.lexical import tokens
 
-        return {t for text in self.paragraphs.values() for t in tokens(self.lexicon.normalize(text))}
+        return {t for text in self.paragraphs.values() for t in tokens(self.lexicon.normalize(text)) if len(t) == 2}
 
     @cached_property
     def titles(self) -> dict[str, str]:

@@ -138,16 +138,14 @@ class Lexicon:
         terms = [self.glossary[" ".join(m.group(1).lower().split())] for m in pattern.finditer(text)]
         return terms, pattern.sub(" , ", text)
 
-    def english_terms(self, text: str, corpus_senses: bool = True) -> str:
+    def english_terms(self, text: str) -> str:
         """Chinese terms for an English question, space-separated: the corpus glossary first, then
-        CC-CEDICT (with `corpus_senses`, the senses the corpus uses first), then the corpus's own
-        words its capitalized non-English words spell in pinyin."""
+        CC-CEDICT, then the corpus's own words its capitalized non-English words spell in pinyin."""
         from qa.indexing import cedict
 
         terms, rest = self.glossary_terms(_POSSESSIVE.sub("", text))
         names = self.names.terms(rest, cedict.known) if self.names else []
-        used = self.names.uses if self.names and corpus_senses else None
-        return " ".join([*terms, *cedict.terms(rest, used), *names])
+        return " ".join([*terms, *cedict.terms(rest), *names])
 
 
 def find(paths: Iterable[str | Path], name: str = FILE) -> list[Path]:

@@ -523,7 +523,9 @@ def signals(r, index, top_k: int) -> dict[str, float]:
     # one that names none may be about any year
     years = [index.paragraph_years.get(k, set()) for k in anchored]
     years = [y | set(YEAR.findall(index.titles.get(k[0], ""))) if y else y for y, k in zip(years, anchored)]
-    near = [_near(index, corpus, anchor, k) for k in anchored]
+    # the sentences near the anchor, read only for a place or person asked (no sentence work otherwise)
+    near_asked = any(k.name in NEAR_KINDS for k in kinds.asked(query))
+    near = [_near(index, corpus, anchor, k) for k in anchored] if near_asked else None
     out["value_missing"] = value_missing(query, texts, years, near)
     out["english_dense"] = out["english"] * out["dense_top"]
     out["focus_dense"], out["focus_lex"] = (_focus(index, ranking) for ranking in (r.dense, r.lexical))

@@ -127,8 +127,11 @@ def build() -> dict[str, list[str]]:
     def best(ws: dict[str, float]) -> list[str]:
         return sorted(ws, key=lambda w: -ws[w])[:PER_PHRASE]
 
-    out = {p: best(ws) for p, ws in scored.items()}
-    out.update({COMMON + p: best(common.get(p, {})) for p, ws in out.items() if best(common.get(p, {})) != ws})
+    out = {}
+    for p, ws in scored.items():
+        out[p] = best(ws)
+        if (plain := best(common.get(p, {}))) != out[p]:
+            out[COMMON + p] = plain
     return out
 
 

@@ -32,6 +32,10 @@ and the threshold, then asked on its tune part: report and report-hant are one g
 cmrc/cmrc-en and drcd/drcd-en, since they share documents or questions); the plain baseline (the
 top dense cosine of the same retrieval, one threshold chosen by the same rule) on tune and held out;
 the model on the held-out part. All of it goes into the calibration file beside the weights.
+
+With --evaluate nothing is fitted: the calibration file as it ships is asked every question at this
+code (its thresholds, probe quantile and wide model; the left-out column refitted at the budgets its
+rules name), and only --markdown is written: docs/abstention.md stays true to the code between refits.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -189,17 +194,48 @@ def fit_wide(X, y, corpus, tune, veto, wide: set[str]) -> tuple[dict, float, flo
     if len(np.unique(group[rows])) < 2:
         return None
     for budget in BUDGETS:
-        out = {}
-        for g in np.unique(group[rows]):
-            train, test = rows & (group != g), rows & (group == g)
-            m, t = fit_with_threshold(X[train], y[train], corpus[train], budget, veto[train])
-            for c in np.unique(corpus[test]):
-                sel = test & (corpus == c)
-                out[c] = rates(score(m, X[sel], veto[sel]), y[sel], t)
+        out = wide_left_out(X, y, corpus, tune, veto, wide, budget)
         if all(f <= MAX_FALSE for _, f in out.values()) or budget == BUDGETS[-1]:
             m, t = fit_with_threshold(X[rows], y[rows], corpus[rows], budget, veto[rows])
             return m, t, budget, out
     return None
+
+
+def wide_left_out(X, y, corpus, tune, veto, wide: set[str], budget: float) -> dict[str, tuple[float, float]]:
+    """Each wide corpus's tune rates (its Chinese questions) under the wide model fitted, at `budget`,
+    on the other wide groups alone."""
+    rows = tune & wide_rows(X, corpus, wide)
+    group = np.array([GROUPS.get(c, c) for c in corpus])
+    out = {}
+    for g in np.unique(group[rows]):
+        train, test = rows & (group != g), rows & (group == g)
+        m, t = fit_with_threshold(X[train], y[train], corpus[train], budget, veto[train])
+        for c in np.unique(corpus[test]):
+            sel = test & (corpus == c)
+            out[c] = rates(score(m, X[sel], veto[sel]), y[sel], t)
+    return out
+
+
+_BUDGET = re.compile(r"<= ([\d.]+)% of (?:their )?answerable tune questions declined")
+
+
+def shipped(path: Path) -> tuple[abstain.Calibration, float, float | None, set[str], list[str]]:
+    """The calibration file as it is (--evaluate): the model, the in-sample budgets its rules name
+    (the general model's, the wide one's), the wide model's corpora and the corpora it was fitted on."""
+    cal = abstain.load_calibration(path)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    found = [_BUDGET.search(entry.get("rule", "")) for entry in (raw, raw.get("wide") or {})]
+    if not found[0] or (cal.wide is not None and not found[1]):
+        raise SystemExit(
+            f"{path}: its rule does not name the budget it was fitted at; fit it again with {abstain.COMMAND}"
+        )
+    budgets = [float(m.group(1)) / 100 if m else None for m in found]
+    return cal, budgets[0], budgets[1], set((raw.get("wide") or {}).get("corpora", [])), list(raw.get("corpora", {}))
+
+
+def _as_fit(cal: abstain.Calibration) -> dict:
+    """A loaded model as the fits hold one (fitting.score reads it)."""
+    return {"weights": cal.weights, "bias": cal.bias, "mean": cal.mean, "std": cal.std}
 
 
 def _at(veto, rows):
@@ -235,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="calibration file to write (default: Settings.abstention_file)")
     ap.add_argument("--markdown", type=Path, help="also write the table with its command to FILE (docs/abstention.md)")
     ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    ap.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="fit nothing: measure the calibration file as it is (--out, default Settings.abstention_file) at "
+        "this code, with its own budgets for the left-out columns; writes only --markdown",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("QA_PROGRESS", "0")
     names = [n for n in (args.corpora or "").split(",") if n] or None
@@ -249,28 +291,46 @@ def main(argv: list[str] | None = None) -> int:
     base = data["X"][:, abstain.FEATURES.index(BASELINE)]
     veto = abstain.vetoed(data["X"])
 
-    if args.budget:
-        budget, out_loco = args.budget, loco(X, y, corpus, tune, args.budget, veto)
-    else:
-        budget, out_loco = choose_budget(X, y, corpus, tune, veto)
-    m, t = fit_with_threshold(X[tune], y[tune], corpus[tune], budget, veto[tune])
-    tb = choose_threshold(base[tune], y[tune], budget, corpus[tune])
-    conf = score(m, X, veto)
     # each index's own threshold from its probe questions (qa/answering/probes.py)
     probe = {c: (P[:, cols], P[:, -1] > 0) for c, P in data["probes"].items()}
-    q, out_loco = choose_quantile(X, y, corpus, tune, budget, veto, probe, out_loco)
-    at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
-    # the wide model (abstain.wide_weight): the corpora whose probes raise their threshold
-    wide = fit_wide(X, y, corpus, tune, veto, {c for c, v in at_index.items() if v > t}) if q is not None else None
+    out = args.out or from_env().abstention_file
+    if args.evaluate:
+        cal, budget, wbudget, wide_set, fitted_on = shipped(Path(out))
+        if list(cal.features) != feats:
+            ap.error(f"{out} reads {','.join(cal.features)}: give them as --features")
+        m, t, q = _as_fit(cal), cal.threshold, cal.probe_quantile
+        out_loco = loco(X, y, corpus, tune, budget, veto, probe if q is not None else None, q)
+        at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
+        wide = None
+        if cal.wide is not None:
+            wide_loco = wide_left_out(X, y, corpus, tune, veto, wide_set, wbudget)
+            wide = (_as_fit(cal.wide), cal.wide.threshold, wbudget, wide_loco)
+    else:
+        if args.budget:
+            budget, out_loco = args.budget, loco(X, y, corpus, tune, args.budget, veto)
+        else:
+            budget, out_loco = choose_budget(X, y, corpus, tune, veto)
+        m, t = fit_with_threshold(X[tune], y[tune], corpus[tune], budget, veto[tune])
+        q, out_loco = choose_quantile(X, y, corpus, tune, budget, veto, probe, out_loco)
+        at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
+        # the wide model (abstain.wide_weight): the corpora whose probes raise their threshold
+        wide = fit_wide(X, y, corpus, tune, veto, {c for c, v in at_index.items() if v > t}) if q is not None else None
+    tb = choose_threshold(base[tune], y[tune], budget, corpus[tune])
+    conf = score(m, X, veto)
     weight = np.zeros(len(y))
     cut = np.array([at_index[c] for c in corpus])
+    full_at = None
     if wide:
         wm, wt, wbudget, wide_loco = wide
-        # decided as at run time: the file's model (abstain.mixed, wide_weight), each Chinese row at its index's share
-        entry = wide_model(feats, wm, wt, wbudget, wide_loco, min(at_index[c] for c in wide_loco))
-        # the unrounded threshold: the indexes' own thresholds above were raised from it
-        general = fitting.entry(m, t, feats, q) | {"threshold": t, "wide": entry}
-        cal = abstain.parse_calibration(json.dumps(general), "bench/calibrate.py's fit")
+        if args.evaluate:
+            full_at = cal.wide.full_at
+        else:
+            # decided as at run time: the file's model (abstain.mixed, wide_weight), each Chinese row at its index's share
+            full_at = min(at_index[c] for c in wide_loco)
+            entry = wide_model(feats, wm, wt, wbudget, wide_loco, full_at)
+            # the unrounded threshold: the indexes' own thresholds above were raised from it
+            general = fitting.entry(m, t, feats, q) | {"threshold": t, "wide": entry}
+            cal = abstain.parse_calibration(json.dumps(general), "bench/calibrate.py's fit")
         chinese = data["X"][:, abstain.FEATURES.index("english")] == 0
         weight = np.array([abstain.wide_weight(cal, at_index[c]) for c in corpus]) * chinese
         conf, cut = abstain.mixed(cal, weight, (conf, cal.wide.confidences(data["X"], veto)), cut)
@@ -296,14 +356,25 @@ def main(argv: list[str] | None = None) -> int:
             # answerable questions than the model does there: declined at equal false declines
             "baseline_heldout_matched": matched(base[at & held], y[at & held], ours_held[1]),
         }
-    report = render(per, feats, m, budget, t, tb, q, wide, entry["full_at"] if wide else None)
+    report = render(per, feats, m, budget, t, tb, q, wide, full_at)
+    if args.evaluate:
+        unseen = [c for c in per if c not in fitted_on]
+        report = (
+            f"Measured with --evaluate: {os.path.relpath(out, ROOT)} as it is, fitted on {', '.join(fitted_on)} at an earlier commit, "
+            "asked at this one; nothing refitted but the left-out column (at the file's budgets)."
+            + (f" Not in its fit: {', '.join(unseen)}; their in-sample column is their tune part." if unseen else "")
+            + "\n\n"
+            + report
+        )
     print(report)
     if args.dry_run:
         return 0
     command = "OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    out = args.out or from_env().abstention_file
+    if args.evaluate:
+        _write_markdown(args.markdown, command, report)
+        return 0
     clean = lambda p: [None if np.isnan(v) else round(v, 3) for v in p]  # noqa: E731
     model = {
         **fitting.entry(m, t, feats, q),
@@ -327,17 +398,23 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     abstain.load_calibration.cache_clear()
     log(f"wrote {out}")
-    if args.markdown:
-        from bench.quality import commit
-
-        args.markdown.write_text(
-            f"# Abstention on every evaluation corpus\n\nWritten by `bench/calibrate.py` (do not edit by hand) at "
-            f"commit {commit()}; regenerate with:\n\n    {command.strip()}\n\n{__doc__.split(chr(10) * 2, 2)[2]}\n"
-            f"{report}\n",
-            encoding="utf-8",
-        )
-        log(f"wrote {args.markdown}")
+    _write_markdown(args.markdown, command, report)
     return 0
+
+
+def _write_markdown(path: Path | None, command: str, report: str) -> None:
+    """docs/abstention.md: the table with the command that wrote it and this script's description."""
+    if not path:
+        return
+    from bench.quality import commit
+
+    path.write_text(
+        f"# Abstention on every evaluation corpus\n\nWritten by `bench/calibrate.py` (do not edit by hand) at "
+        f"commit {commit()}; regenerate with:\n\n    {command.strip()}\n\n{__doc__.split(chr(10) * 2, 2)[2]}\n"
+        f"{report}\n",
+        encoding="utf-8",
+    )
+    log(f"wrote {path}")
 
 
 def wide_model(feats: list[str], m: dict, t: float, budget: float, left_out: dict, full_at: float) -> dict:

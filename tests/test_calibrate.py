@@ -1,6 +1,10 @@
 """bench/calibrate.py's fit and threshold rule on made-up signals (no model, no corpus)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from bench import calibrate
 
@@ -28,3 +32,19 @@ def test_the_threshold_keeps_each_corpus_averaged_false_declines_within_budget()
     t = calibrate.choose_threshold(conf, y, 0.0, groups)
     assert calibrate.weighted_false(conf, y, groups, t) == 0.0
     assert calibrate.rates(conf[groups == "a"], y[groups == "a"], t) == (1.0, 0.0)
+
+
+def test_evaluate_reads_the_shipped_files_budgets_and_wide_corpora(tmp_path):
+    from qa.config import Settings
+
+    cal, budget, wide_budget, wide, fitted_on = calibrate.shipped(Path(Settings().abstention_file))
+    rule = json.loads(Path(Settings().abstention_file).read_text(encoding="utf-8"))["rule"]
+    assert f"<= {budget:.1%} of answerable tune questions declined" in rule
+    assert cal.wide is not None and wide_budget is not None and wide and wide <= set(fitted_on)
+    # a file whose rule does not say its budget cannot be measured as fitted: the message says the fix
+    raw = json.loads(Path(Settings().abstention_file).read_text(encoding="utf-8"))
+    raw["rule"] = "hand-written"
+    bad = tmp_path / "abstention.json"
+    bad.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(SystemExit, match="fit it again with"):
+        calibrate.shipped(bad)

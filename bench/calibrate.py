@@ -203,10 +203,12 @@ def fit_wide(X, y, corpus, tune, veto, wide: set[str]) -> tuple[dict, float, flo
 
 def wide_left_out(X, y, corpus, tune, veto, wide: set[str], budget: float) -> dict[str, tuple[float, float]]:
     """Each wide corpus's tune rates (its Chinese questions) under the wide model fitted, at `budget`,
-    on the other wide groups alone."""
+    on the other wide groups alone (none when fewer than two groups are there: nothing to leave out)."""
     rows = tune & wide_rows(X, corpus, wide)
     group = np.array([GROUPS.get(c, c) for c in corpus])
     out = {}
+    if len(np.unique(group[rows])) < 2:
+        return out
     for g in np.unique(group[rows]):
         train, test = rows & (group != g), rows & (group == g)
         m, t = fit_with_threshold(X[train], y[train], corpus[train], budget, veto[train])

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpora import PARTS, Corpus, available, questions  # noqa: E402
-from qa.evaluate import judge_all, metrics  # noqa: E402
+from qa.evaluate import gold_rank, judge_all, metrics  # noqa: E402
 
 BASELINE_BUDGET = 0.05  # share of pooled tune answerable questions the baseline threshold may decline
 
@@ -117,15 +117,7 @@ class Baseline:
         out = []
         for q, row in zip(qs, scores):
             order = np.argsort(-row, kind="stable")
-            rank = next(
-                (
-                    i
-                    for i, j in enumerate(order, 1)
-                    if self.keys[j][1] in q["gold"] and (not q.get("file") or q["file"] == self.keys[j][0])
-                ),
-                None,
-            )
-            out.append((rank, float(row[order[0]])))
+            out.append((gold_rank(q, (self.keys[j] for j in order)), float(row[order[0]])))
         return out
 
 

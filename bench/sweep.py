@@ -6,7 +6,7 @@ Each CONFIG is `base` (the code as it stands) or comma-separated NAME=VALUE pair
 field of qa.config.Settings (lexical_weight, candidates ...), an UPPERCASE one a constant of
 qa/search/retriever.py (SENTENCE_WEIGHT, SHORT_PENALTY ...), set for that line and restored after.
 Every answerable question of the chosen part (--part, tune by default: sweep on tune, report held
-out with bench/quality.py) is retrieved as `qa ask` retrieves it (QAService's index, history for
+out with bench/quality.py) is retrieved as `qa ask` retrieves it (the built index, history for
 follow-ups); nothing is composed or decided, so a line takes seconds per corpus once the indexes
 are built (the same --cache folder as bench/quality.py's: its indexes are reused).
 
@@ -107,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     from bench.quality import build, index_folder, log
     from qa.config import from_env
     from qa.embedding import make_embedder
-    from qa.evaluate import _is_gold
+    from qa.evaluate import gold_rank
+    from qa.indexing import store
+    from qa.inputs import clean_history, clean_question
     from qa.search.retriever import Retriever
-    from qa.serving.service import QAService
 
     settings = from_env()
     for _, overrides, constants in configs:
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, dict[str, int | None]]] = {c: {} for c, _, _ in configs}
     for corpus in available([n for n in args.corpora.split(",") if n], say=log):
         s, _ = build(corpus, settings, embedder, args.cache / index_folder(corpus))
-        index, _ = QAService(s, embedder=embedder)._current()
+        index = store.load(s.index_dir, model=embedder.name)
         qs = [q for q in questions(corpus, args.part) if q.get("gold")]
         for name, overrides, constants in configs:
             saved = {k: getattr(retriever_module, k) for k in constants}
@@ -134,11 +135,10 @@ def main(argv: list[str] | None = None) -> int:
                     index, embedder, s.replace(**{k: type(getattr(s, k))(v) for k, v in overrides.items()})
                 )
                 ranks = {}
-                for q in qs:
-                    hits = retriever.search(q["question"], q.get("history") or ()).hits
-                    ranks[str(q["id"])] = next(
-                        (i for i, h in enumerate(hits, 1) if _is_gold(q, h.doc, h.paragraph)), None
-                    )
+                for q in qs:  # cleaned as `qa ask` cleans them (bench/calibrate.py's collect does the same)
+                    history = clean_history(q.get("history") or [], s.max_history, s.max_question_chars)
+                    hits = retriever.search(clean_question(q["question"], s.max_question_chars), history).hits
+                    ranks[str(q["id"])] = gold_rank(q, [(h.doc, h.paragraph) for h in hits])
             finally:
                 for k, v in saved.items():
                     setattr(retriever_module, k, v)

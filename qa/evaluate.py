@@ -103,9 +103,14 @@ def _is_gold(q: dict, doc: str, paragraph: int) -> bool:
     return paragraph in q["gold"] and (not q.get("file") or q["file"] == doc)
 
 
+def gold_rank(q: dict, ranked) -> int | None:
+    """1-based rank of the first of q's gold paragraphs among `ranked` ((doc, paragraph, ...) rows), or None."""
+    return next((i for i, (d, p, *_) in enumerate(ranked, 1) if _is_gold(q, d, p)), None)
+
+
 def judge(q: dict, answer, ranked: list[tuple[str, int, float]]) -> dict:
     """Per-question outcome: gold rank, list coverage, first-sentence fact, decision."""
-    rank = next((i for i, (d, p, _) in enumerate(ranked, 1) if _is_gold(q, d, p)), None)
+    rank = gold_rank(q, ranked)
     row = {
         "id": q.get("id"),
         "question": q["question"],

@@ -179,9 +179,14 @@ class _Corpus:
         """Bigrams of sentence `row` in matching form, computed once per index (the same top
         paragraphs come back question after question)."""
         if row not in self.sentences:
-            doc, para, s, e = index.sentences[row]
-            self.sentences[row] = bigrams(_normalize(index, index.paragraphs[(doc, para)][s:e]))
+            self.sentences[row] = bigrams(_sentence_text(index, row))
         return self.sentences[row]
+
+
+def _sentence_text(index, row: int) -> str:
+    """Sentence `row` of the index in matching form."""
+    doc, para, s, e = index.sentences[row]
+    return _normalize(index, index.paragraphs[(doc, para)][s:e])
 
 
 _LAST: list = [None, None]  # [index, _Corpus]: the last index seen (an Index is not hashable)
@@ -456,8 +461,7 @@ def _near(index, corpus: _Corpus, anchor: str | None, key) -> str:
     if not hold:
         return corpus.texts[key]
     keep = sorted({j for i in hold for j in range(i - NEAR_SENTENCES, i + NEAR_SENTENCES + 1) if 0 <= j < len(rows)})
-    text = index.paragraphs[key]
-    return "".join(_normalize(index, text[index.sentences[rows[j]][2] : index.sentences[rows[j]][3]]) for j in keep)
+    return "".join(_sentence_text(index, rows[j]) for j in keep)
 
 
 # A place or a person asked must be named near where the paragraph speaks of what the question is

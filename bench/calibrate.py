@@ -24,7 +24,9 @@ one; CMRC and DRCD articles), its threshold read the same way, its budget the la
 that keeps each wide corpus's false declines within MAX_FALSE when its group is left out of the
 fit (two corpora: each is fitted on the other). It takes its share of an index's Chinese
 questions (abstain.wide_weight: 0 at the fitted threshold, 1 from `full_at`, the lowest threshold
-of its corpora, on); the rows below are decided so, English ones by the general model.
+of its corpora, on; or further up that ramp, where the absent-thing probes look answerable:
+abstain.absent_weight, from half of `absent_full`, the lowest level its corpora had, to all of it);
+the rows below are decided so, English ones by the general model.
 
 Printed per corpus (declined = share of unanswerable questions declined, false = share of
 answerable ones declined): in-sample on tune; leave-one-corpus-out (its group left out of the fit
@@ -36,6 +38,8 @@ the model on the held-out part. All of it goes into the calibration file beside 
 With --evaluate nothing is fitted: the calibration file as it ships is asked every question at this
 code (its thresholds, probe quantile and wide model; the left-out column refitted at the budgets its
 rules name), and only --markdown is written: docs/abstention.md stays true to the code between refits.
+--set-absent does the same after writing into the file its wide model's `absent_full` (read off the
+probes, no labels), the one value a file fitted before it existed lacks.
 """
 
 from __future__ import annotations
@@ -279,7 +283,17 @@ def main(argv: list[str] | None = None) -> int:
         help="fit nothing: measure the calibration file as it is (--out, default Settings.abstention_file) at "
         "this code, with its own budgets for the left-out columns; writes only --markdown",
     )
+    ap.add_argument(
+        "--set-absent",
+        action="store_true",
+        help="as --evaluate, but first write into the file its wide model's absent_full (no labels: the general "
+        "model's mean confidence of the absent-thing probes on the wide model's corpora, abstain.absent_weight)",
+    )
     args = ap.parse_args(argv)
+    args.evaluate = args.evaluate or args.set_absent
+    command = "OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
     os.environ.setdefault("QA_PROGRESS", "0")
     names = [n for n in (args.corpora or "").split(",") if n] or None
     # a corpus held out only (mixed, gov2, gov4, drcd2, wiki) has nothing to fit on and never touches the fit, not even its probes
@@ -301,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         if list(cal.features) != feats:
             ap.error(f"{out} reads {','.join(cal.features)}: give them as --features")
         m, t, q = _as_fit(cal), cal.threshold, cal.probe_quantile
+        if args.set_absent:
+            cal = _set_absent(Path(out), absent_level(m, probe, wide_set), command)
         out_loco = loco(X, y, corpus, tune, budget, veto, probe if q is not None else None, q)
-        at_index = {c: probes.threshold(t, score(m, *p), q) for c, p in probe.items()}
+        at_index = {c: probes.raised(cal, score(m, *p)) for c, p in probe.items()}
         wide = None
         if cal.wide is not None:
             wide_loco = wide_left_out(X, y, corpus, tune, veto, wide_set, wbudget)
@@ -329,10 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             # decided as at run time: the file's model (abstain.mixed, wide_weight), each Chinese row at its index's share
             full_at = min(at_index[c] for c in wide_loco)
-            entry = wide_model(feats, wm, wt, wbudget, wide_loco, full_at)
+            entry = wide_model(feats, wm, wt, wbudget, wide_loco, full_at, absent_level(m, probe, wide_loco))
             # the unrounded threshold: the indexes' own thresholds above were raised from it
             general = fitting.entry(m, t, feats, q) | {"threshold": t, "wide": entry}
             cal = abstain.parse_calibration(json.dumps(general), "bench/calibrate.py's fit")
+            # and raised further where the absent-thing probes put an index on the wide model's ramp
+            at_index = {c: probes.raised(cal, score(m, *p)) for c, p in probe.items()}
+            cut = np.array([at_index[c] for c in corpus])
         chinese = data["X"][:, abstain.FEATURES.index("english")] == 0
         weight = np.array([abstain.wide_weight(cal, at_index[c]) for c in corpus]) * chinese
         conf, cut = abstain.mixed(cal, weight, (conf, cal.wide.confidences(data["X"], veto)), cut)
@@ -371,9 +390,6 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     if args.dry_run:
         return 0
-    command = "OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
     if args.evaluate:
         _write_markdown(args.markdown, command, report)
         return 0
@@ -419,12 +435,47 @@ def _write_markdown(path: Path | None, command: str, report: str) -> None:
     log(f"wrote {path}")
 
 
-def wide_model(feats: list[str], m: dict, t: float, budget: float, left_out: dict, full_at: float) -> dict:
+def absent_level(m: dict, probe: dict, corpora) -> float:
+    """The lowest, over `corpora` (the wide model's), of the general model `m`'s mean confidence of
+    the absent-thing probes on their index: abstain.Calibration.absent_full. No labels are read."""
+    return min(float(np.mean(score(m, *probe[c])[probes.absent_rows()])) for c in corpora)
+
+
+ABSENT_RULE = (
+    "absent_full: the lowest mean confidence (the general model's) of the absent-thing probes "
+    "(qa/data/probes.txt) on the wide model's corpora; an index whose mean is at least half of it gets "
+    "the wide model's share by how far it is from there to absent_full (abstain.absent_weight), when "
+    "that is more than its threshold gives (probes.raised)"
+)
+
+
+def _set_absent(path: Path, level: float, command: str) -> abstain.Calibration:
+    """Write `level` as the file's wide model's absent_full (--set-absent), nothing else changed."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if not raw.get("wide"):
+        raise SystemExit(f"{path} has no wide model to set absent_full on; fit it with {abstain.COMMAND}")
+    raw["wide"] |= {
+        "absent_full": round(level, 4),
+        "absent_rule": ABSENT_RULE,
+        "absent_command": command.strip(),
+    }
+    path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    abstain.load_calibration.cache_clear()
+    log(f"wrote absent_full {level:.4f} into {path}")
+    return abstain.load_calibration(path)
+
+
+def wide_model(
+    feats: list[str], m: dict, t: float, budget: float, left_out: dict, full_at: float, absent_full: float
+) -> dict:
     """The wide model's entry in the calibration file (abstain.Calibration.wide); it decides alone
-    from the index threshold `full_at` on (abstain.wide_weight)."""
+    from the index threshold `full_at` on (abstain.wide_weight), or where the absent-thing probes
+    score `absent_full` (abstain.absent_weight)."""
     return {
         **fitting.entry(m, t, feats),
         "full_at": round(full_at, 4),
+        "absent_full": round(absent_full, 4),
+        "absent_rule": ABSENT_RULE,
         "corpora": sorted(left_out),
         "rule": (
             f"the same fit on the Chinese tune questions of the wide corpora ({', '.join(sorted(left_out))}: their "

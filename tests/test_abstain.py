@@ -439,13 +439,16 @@ def test_an_index_threshold_is_kept_per_version_and_calibration(tmp_path):
     assert len(list((cache / "thresholds").glob("*.json"))) == probes.KEEP
 
 
-def _with_wide(path, wide_bias: float, wide_threshold: float, quantile=0.8, full_at=0.5):
+def _with_wide(path, wide_bias: float, wide_threshold: float, quantile=0.8, full_at=0.5, absent_full=None):
     """A general model of confidence 0.5 (threshold 0.4) whose wide model's confidence is
-    sigmoid(`wide_bias`) at `wide_threshold`, deciding alone from index threshold `full_at`."""
+    sigmoid(`wide_bias`) at `wide_threshold`, deciding alone from index threshold `full_at` (or
+    where the absent-thing probes score `absent_full`)."""
     n = len(abstain.FEATURES)
     model = {"features": list(abstain.FEATURES), "weights": [0.0] * n, "bias": 0.0, "mean": [0.0] * n}
     model |= {"std": [1.0] * n, "threshold": 0.4, "probe_quantile": quantile}
     wide = model | {"bias": wide_bias, "threshold": wide_threshold, "probe_quantile": None, "full_at": full_at}
+    if absent_full is not None:
+        wide["absent_full"] = absent_full
     path.write_text(json.dumps(model | {"wide": wide}), encoding="utf-8")
     abstain.load_calibration.cache_clear()
     abstain.parse_calibration.cache_clear()
@@ -486,6 +489,32 @@ def test_a_wide_index_s_chinese_questions_go_to_the_wide_model(tmp_path):
     assert not abstain.decide(en, index, settings, 0.55).found
 
 
+def test_the_absent_thing_probes_give_an_index_the_wide_model_where_its_threshold_does_not(tmp_path):
+    from qa.answering import probes
+
+    qs, absent = probes.questions(), probes.questions()[probes.absent_rows()]
+    # the made-up people, places and works, and only they (the file's everyday questions come first)
+    assert len(absent) == 50 and absent[0] == "王建国是哪一年出生的？" and "今天星期几？" in qs[: -len(absent)]
+    # 0 up to half of absent_full, then linearly to 1 at it
+    assert [abstain.absent_weight(0.08, v) for v in (0.0, 0.04, 0.06, 0.08, 0.2)] == pytest.approx([0, 0, 0.5, 1, 1])
+    settings = _with_wide(tmp_path / "a.json", wide_bias=-2.0, wide_threshold=0.3, full_at=0.6, absent_full=0.08)
+    model = abstain.load_calibration(settings.abstention_file)
+    assert model.wide.absent_full == 0.08
+    low = np.zeros(len(qs))  # every probe sure it is not answered: the fitted threshold, no share
+    assert probes.raised(model, low) == 0.4 and abstain.wide_weight(model, probes.raised(model, low)) == 0.0
+    # the absent-thing probes at .06 on average (the everyday ones at 0): halfway up the ramp
+    half = low.copy()
+    half[probes.absent_rows()] = 0.06
+    assert probes.raised(model, half) == pytest.approx(0.5)
+    assert abstain.wide_weight(model, probes.raised(model, half)) == pytest.approx(0.5)
+    # a threshold the probes' quantile raises further stands (the higher of the two)
+    everyday = np.where(np.arange(len(qs)) < len(qs) - len(absent), 0.9, 0.06)
+    assert probes.raised(model, everyday) == pytest.approx(np.quantile(everyday, 0.8))
+    # a model without absent_full reads the quantile alone
+    plain = abstain.load_calibration(_with_wide(tmp_path / "b.json", -2.0, 0.3, full_at=0.6).abstention_file)
+    assert plain.wide.absent_full is None and probes.raised(plain, half) == 0.4
+
+
 def test_a_wide_model_is_checked_like_the_general_one(tmp_path):
     path = tmp_path / "a.json"
     _with_wide(path, 0.0, 0.3)
@@ -494,6 +523,8 @@ def test_a_wide_model_is_checked_like_the_general_one(tmp_path):
         ({"wide": m["wide"] | {"weights": [1.0]}}, "its wide model"),
         ({"wide": {k: v for k, v in m["wide"].items() if k != "full_at"}}, "full_at"),
         ({"wide": m["wide"] | {"full_at": 0.4}}, "not above the threshold"),
+        ({"wide": m["wide"] | {"absent_full": 0.0}}, "absent_full"),
+        ({"wide": m["wide"] | {"absent_full": "high"}}, "absent_full"),
         ({"probe_quantile": None}, "probe_quantile"),  # nothing would ever choose it
     ):
         path.write_text(json.dumps(m | broken))
@@ -507,6 +538,7 @@ def test_the_shipped_calibration_has_a_wide_model_for_chinese_questions():
     assert model.wide is not None and model.probe_quantile is not None
     assert not model.wide.english and 0.0 < model.wide.threshold < 1.0
     assert model.threshold < model.wide.full_at < 1.0
+    assert 0.0 < model.wide.absent_full < 1.0  # bench/calibrate.py --set-absent
 
 
 def test_a_paragraph_naming_a_year_is_also_about_its_document_titles_year():

@@ -48,3 +48,28 @@ def test_evaluate_reads_the_shipped_files_budgets_and_wide_corpora(tmp_path):
     bad.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(SystemExit, match="fit it again with"):
         calibrate.shipped(bad)
+
+
+def test_set_absent_writes_the_wide_corpora_s_lowest_absent_probe_level_and_nothing_else(tmp_path):
+    from qa.answering import abstain, probes
+    from qa.config import Settings
+
+    shipped = json.loads(Path(Settings().abstention_file).read_text(encoding="utf-8"))
+    n, k = len(probes.questions()), len(abstain.FEATURES)
+    m = {"weights": np.zeros(k), "bias": -0.5, "mean": np.zeros(k), "std": np.ones(k)}  # confidence .38 ...
+    veto = {c: np.zeros(n, bool) for c in ("cmrc", "drcd", "gov")}
+    veto["drcd"][probes.absent_rows()] = True  # ... but 0 where a probe shares no word with its top paragraphs
+    veto["drcd"][-10:] = False  # 10 of drcd's 50 absent-thing probes do
+    probe = {c: (np.zeros((n, k)), v) for c, v in veto.items()}
+    assert calibrate.absent_level(m, probe, {"cmrc", "drcd"}) == pytest.approx(10 / 50 / (1 + np.exp(0.5)))
+    path = tmp_path / "abstention.json"
+    path.write_text(json.dumps(shipped), encoding="utf-8")
+    cal = calibrate._set_absent(path, 0.1, "bench/calibrate.py --set-absent")
+    assert cal.wide.absent_full == 0.1
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["wide"].pop("absent_command") == "bench/calibrate.py --set-absent"
+    assert written["wide"].pop("absent_full") == 0.1 and written["wide"].pop("absent_rule")
+    for entry in (written["wide"], shipped["wide"]):
+        for key in [key for key in entry if key.startswith("absent")]:
+            entry.pop(key)
+    assert written == shipped

@@ -277,12 +277,15 @@ def test_look_alike_encyclopedia_articles_floors(tmp_path):
     # 2026-12-06 by a helper who had seen neither the system nor its data, split by article; its
     # held-out half (12 articles' 60 questions, 20 about absent articles) measured at 066df6a before
     # any change: R@1 .783, R@5 1.000, holds .933, declined .650, no false declines; with an article's
-    # name counting in its paragraphs (retriever.NAME_CHARS): R@1 .933, holds .967.
+    # name counting in its paragraphs (retriever.NAME_CHARS): R@1 .933, holds .967. Its probes leave
+    # its threshold; since its absent-thing probes give it the wide model (abstain.absent_weight,
+    # 2026-12-07) it declines .950 (19/20), none answerable.
     m = _heldout_report(tmp_path, "wiki2")
     n = m["answerable"]
     assert n == 60 and m["unanswerable"] == 20, m
+    assert m["abstention"] == "wide", m
     assert m["recall@1"] >= 0.87, m
     assert m["recall@5"] >= 0.97, m
     assert m["holds"] >= 0.90, m
     assert m["wrongly_declined"] <= 0.05 * n, m
-    assert m["declined"] >= 0.50 * m["unanswerable"], m
+    assert m["declined"] >= 0.85 * m["unanswerable"], m

@@ -32,7 +32,9 @@ paragraphs retrieved for it match a little. bench/calibrate.py fits it on the tu
 corpora that are wide by the same test as at run time: their probe questions look answerable
 (qa/answering/probes.py: they raise the index's threshold above the fitted one). `decide` mixes
 it in for the Chinese questions it was fitted on, by how far an index's probes raise its threshold
-(`wide_weight`: none at the fitted threshold, all of it where the encyclopedia corpora sit).
+(`wide_weight`: none at the fitted threshold, all of it where the encyclopedia corpora sit), or
+further where the probes about absent people, places and works look answerable on it
+(`absent_weight`, read by probes.raised).
 
 A corpus may carry its own model instead: `qa calibrate` fits one to questions written for its
 documents (answerable and not, qa/answering/fit.py) and writes an `abstention.json` that goes at
@@ -591,6 +593,9 @@ class Calibration:
     wide: Calibration | None = None
     # A wide model's: the index threshold from which it decides alone (the lowest its corpora had).
     full_at: float | None = None
+    # A wide model's: the general model's mean confidence of the absent-thing probes on an index from
+    # which it decides alone (the lowest its corpora had; `absent_weight`); None: not read.
+    absent_full: float | None = None
 
     def confidence(self, s: Mapping[str, float]) -> float:
         """Probability-like score in [0, 1] that the top passages answer the question."""
@@ -656,7 +661,10 @@ def parse_calibration(text: str, where: str, fix: str = f"refit it with: {COMMAN
             raise CalibrationError(f"{where}: its wide model lacks a usable full_at; {fix}") from None
         if not full_at > threshold:
             raise CalibrationError(f"{where}: its wide model's full_at {full_at} is not above the threshold; {fix}")
-        wide = replace(wide, english=False, full_at=full_at)
+        absent_full = m["wide"].get("absent_full")
+        if absent_full is not None and not (isinstance(absent_full, (int, float)) and 0.0 < absent_full <= 1.0):
+            raise CalibrationError(f"{where}: its wide model's absent_full {absent_full!r} is not in (0, 1]; {fix}")
+        wide = replace(wide, english=False, full_at=full_at, absent_full=absent_full)
     return Calibration(tuple(got), arrays[0], bias, arrays[1], arrays[2], threshold, quantile, wide=wide)
 
 
@@ -766,6 +774,28 @@ def wide_weight(model: Calibration, threshold: float | None) -> float:
     if wide is None or threshold is None or threshold <= model.threshold:
         return 0.0
     return min(1.0, (threshold - model.threshold) / (wide.full_at - model.threshold))
+
+
+# Where the absent-thing probes start giving an index the wide model: at this share of their level on
+# the wide model's corpora (Calibration.absent_full). Asked about people, places and works it lacks,
+# an index of articles about such things (an encyclopedia) answers with passages that match a little
+# and looks sure of them; a plan, a notice, a manual or a report has nothing to match them with. The
+# general model's mean confidence of those 50 probes (2026-12-07): CMRC .114, DRCD .078 (absent_full),
+# drcd2 .070, wiki .113, wiki2 .107; every narrow corpus .004-.037 (gov7, a statistical bulletin, the
+# highest), and the 57 government documents, news and a manual of tests/test_wide_share.py together
+# .040 (a share of .02 from here, under the .152 its threshold gives it). The level grows with the
+# number of articles: 12 of wiki's articles alone .051, 8 of wiki2's .036 (none). Half of the wide
+# corpora's lowest: a rule, not a fit. wiki2's 24 articles, whose probes leave its threshold where it
+# was (`wide_weight` alone gave it no share), get all of the wide model this way.
+ABSENT_FROM = 0.5
+
+
+def absent_weight(full: float, level: float) -> float:
+    """The wide model's share for an index whose absent-thing probes (probes.absent_rows) score a mean
+    `level` under the general model: 0 up to ABSENT_FROM x `full` (Calibration.absent_full), rising
+    linearly to 1 at `full`. probes.raised turns it into the index threshold `wide_weight` reads."""
+    start = ABSENT_FROM * full
+    return float(min(1.0, max(0.0, (level - start) / (full - start))))
 
 
 def mixed(model: Calibration, weight: float, confidence, cut):

@@ -11,7 +11,10 @@ So each index is asked the probe questions of qa/data/probes.txt once (everyday 
 people, places and works made up for the purpose; drawn from no evaluation corpus), and its
 threshold is the larger of the fitted one and the `probe_quantile`-th quantile of the probes'
 confidences: an index that seems to answer what it does not hold must be surer before it answers.
-No labels are involved, so it works on documents nobody here has seen. The quantile is chosen by
+No labels are involved, so it works on documents nobody here has seen. The probes about absent
+things (made-up people, places and works, after ABSENT_MARK) also say how much the wide model
+decides (`raised`, abstain.absent_weight): an encyclopedia answers them with passages that match a
+little; that raises the threshold at least as far up the wide model's ramp as they put the index. The quantile is chosen by
 bench/calibrate.py on the tune parts of the evaluation corpora and kept in the calibration file
 (docs/abstention.md has the thresholds it gives each corpus). A narrow index's probes score far
 below the fitted threshold, which then stands unchanged.
@@ -37,11 +40,33 @@ PROBES_FILE = Path(__file__).resolve().parent.parent / "data" / "probes.txt"
 KEEP = 100  # thresholds kept on disk (21 bytes each); the oldest go first (every build is a new version)
 
 
+# The comment line from which on the probes ask about absent things (made-up people, places and
+# works, as one asks an encyclopedia): `absent_rows`.
+ABSENT_MARK = "# Absent things:"
+
+
 @lru_cache(maxsize=1)
+def _read() -> tuple[tuple[str, ...], int]:
+    """The probe questions (comments and blank lines skipped), and how many come before ABSENT_MARK."""
+    out: list[str] = []
+    start = None
+    for line in PROBES_FILE.read_text(encoding="utf-8").splitlines():
+        s = line.strip()
+        if s.startswith(ABSENT_MARK) and start is None:
+            start = len(out)
+        elif s and not s.startswith("#"):
+            out.append(s)
+    return tuple(out), len(out) if start is None else start
+
+
 def questions() -> tuple[str, ...]:
-    """The probe questions (comments and blank lines skipped)."""
-    lines = PROBES_FILE.read_text(encoding="utf-8").splitlines()
-    return tuple(s for s in (line.strip() for line in lines) if s and not s.startswith("#"))
+    """The probe questions."""
+    return _read()[0]
+
+
+def absent_rows() -> slice:
+    """Where the probes about absent things are among `questions()` (and the rows of `signals`)."""
+    return slice(_read()[1], None)
 
 
 def signals(retriever, index, top_k: int) -> np.ndarray:
@@ -65,7 +90,21 @@ def threshold(fitted: float, confidences: np.ndarray, quantile: float | None) ->
 
 def threshold_of(model, rows: np.ndarray) -> float:
     """The threshold `model` (abstain.Calibration) gives an index whose probes' signals are `rows` (`signals`)."""
-    return threshold(model.threshold, model.confidences(rows[:, :-1], rows[:, -1] > 0), model.probe_quantile)
+    return raised(model, model.confidences(rows[:, :-1], rows[:, -1] > 0))
+
+
+def raised(model, confidences: np.ndarray) -> float:
+    """The threshold `model` gives an index whose probes score `confidences` (in `questions()` order):
+    `threshold`; and, for a model with a wide one that reads the absent-thing probes, at least as far
+    up the wide model's ramp (abstain.wide_weight) as they put the index (abstain.absent_weight)."""
+    t = threshold(model.threshold, confidences, model.probe_quantile)
+    wide = model.wide
+    if wide is None or wide.absent_full is None or not len(confidences):
+        return t
+    from qa.answering import abstain
+
+    share = abstain.absent_weight(wide.absent_full, float(np.mean(confidences[absent_rows()])))
+    return max(t, model.threshold + share * (wide.full_at - model.threshold))
 
 
 def remembered(version: str, calibration: Path, cache_dir: Path, compute: Callable[[], float]) -> float:

@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"{out} reads {','.join(cal.features)}: give them as --features")
         m, t, q = _as_fit(cal), cal.threshold, cal.probe_quantile
         if args.set_absent:
-            cal = _set_absent(Path(out), absent_level(m, probe, wide_set), command)
+            cal = _set_absent(Path(out), absent_level(m, probe, wide_set), command, write=not args.dry_run)
         out_loco = loco(X, y, corpus, tune, budget, veto, probe if q is not None else None, q)
         at_index = {c: probes.raised(cal, score(m, *p)) for c, p in probe.items()}
         wide = None
@@ -449,20 +449,20 @@ ABSENT_RULE = (
 )
 
 
-def _set_absent(path: Path, level: float, command: str) -> abstain.Calibration:
-    """Write `level` as the file's wide model's absent_full (--set-absent), nothing else changed."""
+def _set_absent(path: Path, level: float, command: str, write: bool = True) -> abstain.Calibration:
+    """The file's model with `level` as its wide model's absent_full (--set-absent), nothing else
+    changed; written back unless not `write` (--dry-run)."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     if not raw.get("wide"):
         raise SystemExit(f"{path} has no wide model to set absent_full on; fit it with {abstain.COMMAND}")
-    raw["wide"] |= {
-        "absent_full": round(level, 4),
-        "absent_rule": ABSENT_RULE,
-        "absent_command": command.strip(),
-    }
-    path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    abstain.load_calibration.cache_clear()
-    log(f"wrote absent_full {level:.4f} into {path}")
-    return abstain.load_calibration(path)
+    raw["wide"] |= {"absent_full": round(level, 4), "absent_rule": ABSENT_RULE, "absent_command": command.strip()}
+    text = json.dumps(raw, indent=1, ensure_ascii=False) + "\n"
+    cal = abstain.parse_calibration(text, str(path))
+    if write:
+        path.write_text(text, encoding="utf-8")
+        abstain.load_calibration.cache_clear()
+        log(f"wrote absent_full {level:.4f} into {path}")
+    return cal
 
 
 def wide_model(

@@ -73,3 +73,7 @@ def test_set_absent_writes_the_wide_corpora_s_lowest_absent_probe_level_and_noth
         for key in [key for key in entry if key.startswith("absent")]:
             entry.pop(key)
     assert written == shipped
+    # --dry-run: the same model, the file untouched
+    before = path.read_text(encoding="utf-8")
+    assert calibrate._set_absent(path, 0.2, "x", write=False).wide.absent_full == 0.2
+    assert path.read_text(encoding="utf-8") == before

@@ -14,8 +14,8 @@ confidences: an index that seems to answer what it does not hold must be surer b
 No labels are involved, so it works on documents nobody here has seen. The probes about absent
 things (made-up people, places and works, after ABSENT_MARK) also say how much the wide model
 decides (`raised`, abstain.absent_weight): an encyclopedia answers them with passages that match a
-little; that raises the threshold at least as far up the wide model's ramp as they put the index. The quantile is chosen by
-bench/calibrate.py on the tune parts of the evaluation corpora and kept in the calibration file
+little, and its threshold goes at least as far up the wide model's ramp as they put it. The
+quantile is chosen by bench/calibrate.py on the tune parts of the evaluation corpora and kept in the calibration file
 (docs/abstention.md has the thresholds it gives each corpus). A narrow index's probes score far
 below the fitted threshold, which then stands unchanged.
 
@@ -98,12 +98,12 @@ def raised(model, confidences: np.ndarray) -> float:
     `threshold`; and, for a model with a wide one that reads the absent-thing probes, at least as far
     up the wide model's ramp (abstain.wide_weight) as they put the index (abstain.absent_weight)."""
     t = threshold(model.threshold, confidences, model.probe_quantile)
-    wide = model.wide
-    if wide is None or wide.absent_full is None or not len(confidences):
+    wide, absent = model.wide, confidences[absent_rows()]
+    if wide is None or wide.absent_full is None or not len(absent):
         return t
     from qa.answering import abstain
 
-    share = abstain.absent_weight(wide.absent_full, float(np.mean(confidences[absent_rows()])))
+    share = abstain.absent_weight(wide.absent_full, float(np.mean(absent)))
     return max(t, model.threshold + share * (wide.full_at - model.threshold))
 
 

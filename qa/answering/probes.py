@@ -15,9 +15,9 @@ No labels are involved, so it works on documents nobody here has seen. The probe
 things (made-up people, places and works, after ABSENT_MARK) also say how much the wide model
 decides (`raised`, abstain.absent_weight): an encyclopedia answers them with passages that match a
 little, and its threshold goes at least as far up the wide model's ramp as they put it. The
-quantile is chosen by bench/calibrate.py on the tune parts of the evaluation corpora and kept in the calibration file
-(docs/abstention.md has the thresholds it gives each corpus). A narrow index's probes score far
-below the fitted threshold, which then stands unchanged.
+quantile is chosen by bench/calibrate.py on the tune parts of the evaluation corpora and kept in
+the calibration file (docs/abstention.md has the thresholds it gives each corpus). A narrow
+index's probes score far below the fitted threshold, which then stands unchanged.
 
 Asking the probes takes ~2 s on the report (150 retrievals): the service does it when it loads a
 version (while the previous one still answers), and the result is kept in Settings.cache_dir under

@@ -438,7 +438,7 @@ def _write_markdown(path: Path | None, command: str, report: str) -> None:
 def absent_level(m: dict, probe: dict, corpora) -> float:
     """The lowest, over `corpora` (the wide model's), of the general model `m`'s mean confidence of
     the absent-thing probes on their index: abstain.Calibration.absent_full. No labels are read."""
-    return min(float(np.mean(score(m, *probe[c])[probes.absent_rows()])) for c in corpora)
+    return min(probes.absent_level(score(m, *probe[c])) for c in corpora)
 
 
 ABSENT_RULE = (

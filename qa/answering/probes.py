@@ -69,6 +69,13 @@ def absent_rows() -> slice:
     return slice(_read()[1], None)
 
 
+def absent_level(confidences: np.ndarray) -> float | None:
+    """The mean of the absent-thing probes' `confidences` (all probes', in `questions()` order): how
+    answerable an index makes what it lacks look (abstain.absent_weight); None when there are none."""
+    absent = confidences[absent_rows()]
+    return float(np.mean(absent)) if len(absent) else None
+
+
 def signals(retriever, index, top_k: int) -> np.ndarray:
     """Each probe's abstention signals on this index (rows in abstain.FEATURES order) and, last, 1.0
     when it has nothing in common with its top paragraphs (declined whatever the model says)."""
@@ -98,12 +105,12 @@ def raised(model, confidences: np.ndarray) -> float:
     `threshold`; and, for a model with a wide one that reads the absent-thing probes, at least as far
     up the wide model's ramp (abstain.wide_weight) as they put the index (abstain.absent_weight)."""
     t = threshold(model.threshold, confidences, model.probe_quantile)
-    wide, absent = model.wide, confidences[absent_rows()]
-    if wide is None or wide.absent_full is None or not len(absent):
+    wide, level = model.wide, absent_level(confidences)
+    if wide is None or wide.absent_full is None or level is None:
         return t
     from qa.answering import abstain
 
-    share = abstain.absent_weight(wide.absent_full, float(np.mean(absent)))
+    share = abstain.absent_weight(wide.absent_full, level)
     return max(t, model.threshold + share * (wide.full_at - model.threshold))
 
 

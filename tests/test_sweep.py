@@ -1,4 +1,4 @@
-"""bench/sweep.py: settings lines parsed, ranks summarized against the first line (no model)."""
+"""bench/sweep.py: settings lines parsed, ranks summarized against the first line (no model); bench/wide_share.py's arguments."""
 
 from __future__ import annotations
 
@@ -45,3 +45,13 @@ def test_moves_list_only_questions_that_crossed_rank_1_or_5():
         "lexical_weight=1: gov g-3 None -> 4",
         "lexical_weight=1: news n-1 6 -> 5",
     ]
+
+
+def test_wide_share_names_an_unknown_corpus_before_any_model_loads(capsys):
+    # bench/wide_share.py --also adds corpora to its index; a typo must not build a smaller one
+    from bench import wide_share
+
+    with pytest.raises(SystemExit):
+        wide_share.main(["--index", "/nonexistent/qa-mix", "--also", "cmrc,nope"])
+    err = capsys.readouterr().err
+    assert "unknown corpus nope" in err and "cmrc" in err

@@ -136,6 +136,8 @@ def _corpora() -> dict[str, Corpus]:
         ("gov6", "three Traditional-Chinese documents of a Taiwan-style county, written by a helper"),
         ("drcd2", "DRCD dev articles 120-239, 60 Traditional Wikipedia articles not in drcd"),
         ("wiki", "30 encyclopedia-style articles written for it, questions also about 30 not indexed"),
+        ("news2", "36 news stories on unrelated subjects, by a helper, questions also about absent ones"),
+        ("news3", "20 stories of one city's evening paper, by a helper, after the short-document rule"),
     ):
         folder = EVAL / "corpora" / name
         out.append(

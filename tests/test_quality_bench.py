@@ -30,6 +30,8 @@ LOCAL = [
     "gov5",
     "drcd2",
     "wiki",
+    "news2",
+    "news3",
 ]  # inside the repository
 
 
@@ -80,8 +82,10 @@ def test_held_out_only_corpora_are_the_ones_never_tuned_on():
         "gov6",
         "drcd2",
         "wiki",
+        "news2",
+        "news3",
     }
-    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki"):
+    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki", "news2", "news3"):
         assert not questions(name, "tune") and questions(name, "heldout"), name
 
 

@@ -266,6 +266,7 @@ def test_a_documents_title_line_gives_way_to_its_content(fake_build, tmp_path, m
     assert [h.paragraph for h in r.search(q).hits][0] == 2
     monkeypatch.setattr(retrieval, "TITLE_PENALTY", 0.0)
     monkeypatch.setattr(retrieval, "NAME_CHARS", 0)  # the title is a name: its terms count everywhere
+    monkeypatch.setattr(retrieval, "SHORT_DOC_PARAS", 0)  # and the document is short
     del r._names
     assert [h.paragraph for h in r.search(q).hits][0] == 1  # without them the title line wins
 
@@ -301,20 +302,37 @@ def test_a_question_as_the_last_paragraph_brings_up_nothing(fake_build, tmp_path
 ARTICLE = "紫鳞兰是兰科的一种附生草本植物，紫鳞兰分布于云南南部。\n\n该物种于1962年首次采得，发现地点在勐海县南糯山。\n\n紫鳞兰的花期为每年三月至四月，紫鳞兰喜阴湿。"
 
 
+def _lexical_first(r: Retriever, question: str) -> int:
+    """The paragraph of BM25's first passage for `question`."""
+    return r.index.passages[r.search(question).lexical[0][0]].paragraph
+
+
 def test_an_articles_name_counts_in_its_paragraphs_that_say_it_otherwise(fake_build, tmp_path, monkeypatch):
     # BM25 must not favour the paragraphs that repeat the name.
     r = _over(fake_build, tmp_path, "紫鳞兰.txt", ARTICLE)
     q = "紫鳞兰最早在哪里发现？"
-
-    def lexical_first():
-        got = r.search(q)
-        return r.index.passages[got.lexical[0][0]].paragraph
-
     assert r._names == {"紫鳞兰.txt": set(retrieval.lexical_tokens("紫鳞兰"))}
-    assert lexical_first() == 2
+    assert _lexical_first(r, q) == 2
     monkeypatch.setattr(retrieval, "NAME_CHARS", 0)
+    monkeypatch.setattr(retrieval, "SHORT_DOC_PARAS", 0)  # a short document too
     del r._names  # cached per retriever
-    assert lexical_first() != 2  # without it a paragraph that repeats the name wins
+    assert _lexical_first(r, q) != 2  # without it a paragraph that repeats the name wins
+
+
+STORY = "枫林市自然博物馆新馆今日开放\n\n本报讯 5月1日，枫林市自然博物馆新馆正式开放，枫林市自然博物馆新馆首日接待观众八千人次。\n\n该馆每周一闭馆，节假日照常开放。\n\n馆内设恐龙、海洋、昆虫三个展厅。"
+
+
+def test_a_short_documents_headline_counts_in_its_paragraphs(fake_build, tmp_path, monkeypatch):
+    # A news story's body says 该馆 for what its headline and lead name in full: BM25 must not
+    # favour the lead for a question about a detail of the body.
+    r = _over(fake_build, tmp_path, "枫林市自然博物馆新馆今日开放.txt", STORY)
+    q = "枫林市自然博物馆新馆星期几闭馆？"
+    assert len(r.index.titles["枫林市自然博物馆新馆今日开放.txt"]) > retrieval.NAME_CHARS  # not a name
+    assert "枫林市自然博物馆新馆今日开放.txt" in r._names
+    assert _lexical_first(r, q) == 3
+    monkeypatch.setattr(retrieval, "SHORT_DOC_PARAS", 3)  # the story has 4 paragraphs: no longer short
+    del r._names
+    assert r._names == {} and _lexical_first(r, q) in (1, 2)  # the headline or the lead, which repeat the name
 
 
 def test_a_question_naming_a_list_by_its_heading_asks_for_the_list(fake_build, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -101,7 +100,7 @@ NAME_CHARS = 10
 # SHORT_DOC_PARAS paragraphs) is about the one subject its headline names, and its body says 该馆, 这座
 # 桥, 他们 for what the headline and the lead spell out, so the lead outranked the paragraph holding
 # the asked detail. A plan, a regulation or a report runs to 13-87 paragraphs here (the long-title
-# case above); news 6-9, encyclopedia articles 1-20. Tune parts (every corpus; only news has such
+# case above); news stories 5-9, encyclopedia articles 1-20. Tune parts (every corpus; only news has such
 # documents): R@1 at 8 -1, at 10 or 12 +2 (bench/sweep.py); bench/quality.py against 273dcd4: news
 # tune R@1 .744 -> .791, holds .814 -> .837, one more false decline; held out news R@1 .762 (two up,
 # two down), holds .738 -> .714; news2 (36 stories, whose misses suggested it) R@1 .681 -> .875;
@@ -321,11 +320,10 @@ class Retriever:
         """The lexical terms of each document whose title is a name (at most NAME_CHARS characters) or
         that is short (at most SHORT_DOC_PARAS paragraphs)."""
         normalize = self.index.lexicon.normalize
-        paragraphs = Counter(doc for doc, _ in self.index.paragraphs)
         return {
-            doc: set(lexical_tokens(normalize(title)))
-            for doc, title in self.index.titles.items()
-            if title.strip() and (len(title.strip()) <= NAME_CHARS or paragraphs[doc] <= SHORT_DOC_PARAS)
+            d["name"]: set(lexical_tokens(normalize(d["title"])))
+            for d in self.index.documents  # one entry per document: no walk over every paragraph
+            if d["title"].strip() and (len(d["title"].strip()) <= NAME_CHARS or len(d["paragraphs"]) <= SHORT_DOC_PARAS)
         }
 
     def _best_sentences(self, keys, qv: np.ndarray) -> dict[tuple[str, int], float]:

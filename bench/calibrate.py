@@ -39,7 +39,10 @@ With --evaluate nothing is fitted: the calibration file as it ships is asked eve
 code (its thresholds, probe quantile and wide model; the left-out column refitted at the budgets its
 rules name), and only --markdown is written: docs/abstention.md stays true to the code between refits.
 --set-absent does the same after writing into the file its wide model's `absent_full` (read off the
-probes, no labels), the one value a file fitted before it existed lacks.
+probes, no labels), the one value a file fitted before it existed lacks. --set-quantile also chooses
+the file's probe quantile again by the file's own rule (choose_quantile at its budget, on the corpora
+it was fitted on) and writes it in: the quantile is the part of the fit that a change to the signals
+moves most (the probes' confidences shift with them), and a full refit refits everything else too.
 """
 
 from __future__ import annotations
@@ -289,7 +292,14 @@ def main(argv: list[str] | None = None) -> int:
         help="as --evaluate, but first write into the file its wide model's absent_full (no labels: the general "
         "model's mean confidence of the absent-thing probes on the wide model's corpora, abstain.absent_weight)",
     )
+    ap.add_argument(
+        "--set-quantile",
+        action="store_true",
+        help="as --set-absent, but first choose the file's probe_quantile again at this code, by its own rule "
+        "(choose_quantile at the file's budget, on the corpora it was fitted on) and write it into the file",
+    )
     args = ap.parse_args(argv)
+    args.set_absent = args.set_absent or args.set_quantile
     args.evaluate = args.evaluate or args.set_absent
     command = "OMP_NUM_THREADS=1 .venv/bin/python bench/calibrate.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
@@ -316,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"{out} reads {','.join(cal.features)}: give them as --features")
         m, t, q = _as_fit(cal), cal.threshold, cal.probe_quantile
         if args.set_absent:
-            cal = _set_absent(Path(out), absent_level(m, probe, wide_set), command, write=not args.dry_run)
+            quantile = requantile(X, y, corpus, tune, budget, veto, probe, fitted_on) if args.set_quantile else None
+            cal = _amend(Path(out), command, not args.dry_run, quantile, absent_level(m, probe, wide_set))
+            q = cal.probe_quantile
         out_loco = loco(X, y, corpus, tune, budget, veto, probe if q is not None else None, q)
         at_index = {c: probes.raised(cal, score(m, *p)) for c, p in probe.items()}
         wide = None
@@ -383,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         report = (
             f"Measured with --evaluate: {os.path.relpath(out, ROOT)} as it is, fitted on {', '.join(fitted_on)} at an earlier commit, "
             "asked at this one; nothing refitted but the left-out column (at the file's budgets)."
+            + (
+                f" Its probe quantile was chosen again by `{again}` (--set-quantile)."
+                if (again := _requantiled(Path(out)))
+                else ""
+            )
             + (f" Not in its fit: {', '.join(unseen)}; their in-sample column is their tune part." if unseen else "")
             + "\n\n"
             + report
@@ -420,6 +437,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _requantiled(path: Path) -> str | None:
+    """The command that chose the file's probe quantile again (--set-quantile), if one did."""
+    return json.loads(path.read_text(encoding="utf-8")).get("quantile_command")
+
+
 def _write_markdown(path: Path | None, command: str, report: str) -> None:
     """docs/abstention.md: the table with the command that wrote it and this script's description."""
     if not path:
@@ -449,19 +471,36 @@ ABSENT_RULE = (
 )
 
 
-def _set_absent(path: Path, level: float, command: str, write: bool = True) -> abstain.Calibration:
-    """The file's model with `level` as its wide model's absent_full (--set-absent), nothing else
-    changed; written back unless not `write` (--dry-run)."""
+def requantile(X, y, corpus, tune, budget, veto, probe, fitted_on) -> float:
+    """The probe quantile the file's rule chooses at this code (choose_quantile), on the rows of the
+    corpora the file was fitted on, at its budget."""
+    on = np.isin(corpus, fitted_on)
+    X, y, corpus, tune, veto = X[on], y[on], corpus[on], tune[on], veto[on]
+    q, _ = choose_quantile(X, y, corpus, tune, budget, veto, probe, loco(X, y, corpus, tune, budget, veto))
+    if q is None:
+        raise SystemExit(
+            f"no probe quantile keeps the left-out false declines within the rule; fit again with {abstain.COMMAND}"
+        )
+    return q
+
+
+def _amend(path: Path, command: str, write: bool, quantile: float | None, absent: float) -> abstain.Calibration:
+    """The file's model with `quantile` as its probe_quantile (--set-quantile, unless None) and `absent`
+    as its wide model's absent_full (--set-absent), nothing else changed; written back unless not
+    `write` (--dry-run)."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     if not raw.get("wide"):
         raise SystemExit(f"{path} has no wide model to set absent_full on; fit it with {abstain.COMMAND}")
-    raw["wide"] |= {"absent_full": round(level, 4), "absent_rule": ABSENT_RULE, "absent_command": command.strip()}
+    if quantile is not None:
+        log(f"probe quantile {raw.get('probe_quantile')} -> {quantile}")
+        raw |= {"probe_quantile": quantile, "quantile_command": command.strip()}
+    raw["wide"] |= {"absent_full": round(absent, 4), "absent_rule": ABSENT_RULE, "absent_command": command.strip()}
     text = json.dumps(raw, indent=1, ensure_ascii=False) + "\n"
     cal = abstain.parse_calibration(text, str(path))
     if write:
         path.write_text(text, encoding="utf-8")
         abstain.load_calibration.cache_clear()
-        log(f"wrote absent_full {level:.4f} into {path}")
+        log(f"wrote absent_full {absent:.4f} into {path}")
     return cal
 
 

@@ -132,6 +132,11 @@ def test_a_name_the_top_paragraphs_lack_and_characters_a_paraphrase_keeps():
     assert s["name_missing"] == 0.0
     untitled = _index({("d", 1): "全年居民消费价格上涨0.6%。"}, titles={"d": "统计公报"})
     assert abstain.signals(_retrieval("上海市的物价涨了多少？", [0], untitled), untitled, 1)["name_missing"] == 1.0
+    # jieba tags everyday words as names (师傅 nr, 东西 ns, 上门 ns): CC-CEDICT's plain words are not names
+    assert abstain.question_names("上门的师傅乱加价，还硬要我买别的东西，我去哪儿说理？") == []
+    assert abstain.question_names("鹭鸣湾水库的大坝有多高？") == ["鹭鸣湾"]  # 大坝 is a plain word
+    assert abstain.question_names("王建国在苇宁市做什么？") == ["王建国", "苇宁市"]  # words it lacks still count
+    assert abstain.question_names("北京在哪里？") == ["北京"]  # a proper noun in CC-CEDICT
     # 缺水 / 缺乏水资源: not the bigram, every character
     s = abstain.signals(_retrieval("北方为什么缺水？", [1], index), index, 1)
     assert s["chars_top"] == 1.0 > s["cover_top"]

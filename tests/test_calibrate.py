@@ -64,7 +64,7 @@ def test_set_absent_writes_the_wide_corpora_s_lowest_absent_probe_level_and_noth
     assert calibrate.absent_level(m, probe, {"cmrc", "drcd"}) == pytest.approx(10 / 50 / (1 + np.exp(0.5)))
     path = tmp_path / "abstention.json"
     path.write_text(json.dumps(shipped), encoding="utf-8")
-    cal = calibrate._set_absent(path, 0.1, "bench/calibrate.py --set-absent")
+    cal = calibrate._amend(path, "bench/calibrate.py --set-absent", True, None, 0.1)
     assert cal.wide.absent_full == 0.1
     written = json.loads(path.read_text(encoding="utf-8"))
     assert written["wide"].pop("absent_command") == "bench/calibrate.py --set-absent"
@@ -75,5 +75,10 @@ def test_set_absent_writes_the_wide_corpora_s_lowest_absent_probe_level_and_noth
     assert written == shipped
     # --dry-run: the same model, the file untouched
     before = path.read_text(encoding="utf-8")
-    assert calibrate._set_absent(path, 0.2, "x", write=False).wide.absent_full == 0.2
+    assert calibrate._amend(path, "x", False, None, 0.2).wide.absent_full == 0.2
     assert path.read_text(encoding="utf-8") == before
+    # --set-quantile: the quantile too, and the command that chose it
+    cal = calibrate._amend(path, "bench/calibrate.py --set-quantile", True, 0.7, 0.1)
+    assert cal.probe_quantile == 0.7 and cal.wide.absent_full == 0.1
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["probe_quantile"] == 0.7 and written["quantile_command"] == "bench/calibrate.py --set-quantile"

@@ -197,6 +197,14 @@ def test_cedict_prefers_common_words_and_reads_plurals():
     assert "城市" in cedict.terms("cities")
 
 
+def test_cedict_plain_words_are_never_proper_nouns():
+    from qa.indexing import cedict
+
+    assert all(cedict.plain(w) for w in ("师傅", "东西", "大坝", "城市"))
+    # a proper noun (capitalized pinyin) in any entry: 大都 is also Khanbaliq; words CC-CEDICT lacks
+    assert not any(cedict.plain(w) for w in ("北京", "黄河", "大都", "苇宁", "河里"))
+
+
 def test_cedict_proper_nouns_only_for_capitalized_words():
     from qa.indexing import cedict
 

@@ -28,5 +28,6 @@ def test_many_related_documents_get_almost_none_of_the_wide_model(tmp_path):
     # measured at 3957de7: the probes' 80th percentile .130 against the fitted .1294, a share of .006;
     # at 8c7b11d (every candidate gains by its closest sentence, so the top paragraph's best sentence
     # sits closer to every question, the probes' too) a share of .152: still mostly the general model;
-    # bench/wide_share.py: 33 of 514 answerable questions declined there against 29 with no share
+    # bench/wide_share.py: 33 of 514 answerable questions declined there against 29 with no share;
+    # at the probe quantile .75 with CC-CEDICT's plain words no longer names (2026-12-07): a share of 0, 23 declined
     assert health["wide_share"] < 0.2, health

@@ -553,7 +553,12 @@ def question_names(text: str) -> list[str]:
     as a person's, a place's, a body's or another proper noun (its HMM on, for names it does not know)."""
     import jieba.posseg
 
-    return [w for w, flag in jieba.posseg.lcut(text) if len(w) > 1 and flag in kinds.NAME_TAGS]
+    from qa.indexing import cedict
+
+    # jieba tags everyday words as names (师傅, 东西, 普通, 上门); CC-CEDICT tells them apart: a word it
+    # gives a meaning of its own and never writes as a proper noun is not a name. Words it lacks
+    # (苇宁, 王建国, and jieba's 河里, 马路边) still count.
+    return [w for w, flag in jieba.posseg.lcut(text) if len(w) > 1 and flag in kinds.NAME_TAGS and not cedict.plain(w)]
 
 
 def _focus(index, ranking) -> float:

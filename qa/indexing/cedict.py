@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 
 # Part of the cache file's name: change it when the way the index is built changes.
-VERSION = "en-zh reverse v4"
+VERSION = "en-zh reverse v5, plain words"
 PER_PHRASE = 2  # Chinese words kept per English phrase (the best by frequency)
 MAX_WORDS = 4  # longest English phrase looked up
 MAX_CHARS = 4  # longest Chinese headword kept
@@ -95,34 +95,38 @@ def phrases_of(definition: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def build() -> dict[str, list[str]]:
-    """English phrase -> up to PER_PHRASE Simplified headwords, most common first."""
-    freq = _frequencies()
-    scored: dict[str, dict[str, float]] = {}
-    common: dict[str, dict[str, float]] = {}  # the same, of the entries that are not proper nouns
+def _entries():
+    """(Simplified headword, whether it is a proper noun, definitions) of each CC-CEDICT entry."""
     with gzip.open(_source(), "rt", encoding="utf-8") as f:
         for line in f:
             if line.startswith("#"):
                 continue
             m = re.match(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$", line)
-            if not m:
-                continue
-            word, definitions = m.group(2), m.group(4).split("/")
-            proper = m.group(3)[:1].isupper()  # a proper noun's pinyin is capitalized: [Qiao2 bu4 si1]
-            if len(word) > MAX_CHARS or not _HAN.match(word):
-                continue
-            # A common word scores higher; a primary sense higher than a late one; a single
-            # character (it matches everywhere as a BM25 unigram) lower.
-            base = math.log1p(freq.get(word, 0)) - (2.0 if len(word) == 1 else 0.0)
-            for rank, d in enumerate(definitions):
-                for phrase in phrases_of(d):
-                    if phrase in STOP:
-                        continue
-                    score = base - 0.5 * rank
-                    for table in (scored,) if proper else (scored, common):
-                        have = table.setdefault(phrase, {})
-                        if score > have.get(word, -1e9):
-                            have[word] = score
+            if m:
+                # a proper noun's pinyin is capitalized: [Qiao2 bu4 si1]
+                yield m.group(2), m.group(3)[:1].isupper(), m.group(4).split("/")
+
+
+def build() -> dict[str, list[str]]:
+    """English phrase -> up to PER_PHRASE Simplified headwords, most common first."""
+    freq = _frequencies()
+    scored: dict[str, dict[str, float]] = {}
+    common: dict[str, dict[str, float]] = {}  # the same, of the entries that are not proper nouns
+    for word, proper, definitions in _entries():
+        if len(word) > MAX_CHARS or not _HAN.match(word):
+            continue
+        # A common word scores higher; a primary sense higher than a late one; a single
+        # character (it matches everywhere as a BM25 unigram) lower.
+        base = math.log1p(freq.get(word, 0)) - (2.0 if len(word) == 1 else 0.0)
+        for rank, d in enumerate(definitions):
+            for phrase in phrases_of(d):
+                if phrase in STOP:
+                    continue
+                score = base - 0.5 * rank
+                for table in (scored,) if proper else (scored, common):
+                    have = table.setdefault(phrase, {})
+                    if score > have.get(word, -1e9):
+                        have[word] = score
 
     def best(ws: dict[str, float]) -> list[str]:
         return sorted(ws, key=lambda w: -ws[w])[:PER_PHRASE]
@@ -135,33 +139,56 @@ def build() -> dict[str, list[str]]:
     return out
 
 
+def plain_words() -> set[str]:
+    """Simplified headwords CC-CEDICT gives a meaning of their own (not only "surname X", "variant
+    of" ...) and never writes as a proper noun: 师傅, 东西, 大坝, not 北京, 黄河, 大都 (also Khanbaliq)."""
+    plain, proper_nouns = set(), set()
+    for word, proper, definitions in _entries():
+        if proper:
+            proper_nouns.add(word)
+        elif _HAN.match(word) and any(phrases_of(d) for d in definitions):
+            plain.add(word)
+    return plain - proper_nouns
+
+
 _LOCK = threading.Lock()
-_INDEX: dict[str, list[str]] | None = None
+_DATA: dict | None = None
 
 
 def index() -> dict[str, list[str]]:
     """The reverse index, from the cache file (built and written on first use)."""
-    global _INDEX
-    if _INDEX is None:
+    return _data()["index"]
+
+
+def plain(word: str) -> bool:
+    """Whether CC-CEDICT has the Chinese `word` as a plain word and never as a proper noun (plain_words)."""
+    return word in _data()["plain"]
+
+
+def _data() -> dict:
+    global _DATA
+    if _DATA is None:
         with _LOCK:
-            if _INDEX is None:
-                _INDEX = _load_or_build()
-    return _INDEX
+            if _DATA is None:
+                _DATA = _load_or_build()
+    return _DATA
 
 
-def _load_or_build() -> dict[str, list[str]]:
+def _load_or_build() -> dict:
+    """{"index": the reverse index, "plain": plain_words()}, from the cache file or built."""
     path = _cache_file()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") == VERSION and data.get("source_size") == _source().stat().st_size:
-            return data["index"]
-    except (OSError, ValueError, AttributeError):
+            return {"index": data["index"], "plain": set(data["plain"])}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
         pass
-    built = build()
+    built = {"index": build(), "plain": plain_words()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        blob = {"version": VERSION, "source_size": _source().stat().st_size, "index": built}
+        blob = {"version": VERSION, "source_size": _source().stat().st_size, "index": built["index"]}
+        blob["plain"] = sorted(built["plain"])
         tmp.write_text(json.dumps(blob, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
         tmp.replace(path)
     except OSError:

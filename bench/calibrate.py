@@ -407,6 +407,15 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     if args.dry_run:
         return 0
+    if not args.evaluate and not wide and _has_wide(Path(out)):
+        # A fit in which no corpus's probes raise its threshold fits no wide model; written over a file
+        # that has one, it would take CMRC's held-out declines from .94 to about .79 (docs/retrieval.md,
+        # the name_missing entry: at 006b589 a full refit does exactly that).
+        raise SystemExit(
+            f"this fit has no wide model (no corpus's probes raise its threshold) and {out} has one: not written. "
+            "Compare with --dry-run, write it elsewhere with --out, or re-choose only the probe quantile "
+            "with --set-quantile."
+        )
     if args.evaluate:
         _write_markdown(args.markdown, command, report)
         return 0
@@ -435,6 +444,14 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wrote {out}")
     _write_markdown(args.markdown, command, report)
     return 0
+
+
+def _has_wide(path: Path) -> bool:
+    """Whether the calibration file at `path` exists and holds a wide model."""
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("wide"))
+    except (OSError, ValueError):
+        return False
 
 
 def _requantiled(path: Path) -> str | None:

@@ -82,3 +82,15 @@ def test_set_absent_writes_the_wide_corpora_s_lowest_absent_probe_level_and_noth
     assert cal.probe_quantile == 0.7 and cal.wide.absent_full == 0.1
     written = json.loads(path.read_text(encoding="utf-8"))
     assert written["probe_quantile"] == 0.7 and written["quantile_command"] == "bench/calibrate.py --set-quantile"
+
+
+def test_a_fit_without_a_wide_model_is_not_written_over_a_file_with_one(tmp_path):
+    from qa.config import Settings
+
+    shipped = Path(Settings().abstention_file)
+    assert calibrate._has_wide(shipped)  # main() refuses to overwrite it with a fit that has none
+    raw = json.loads(shipped.read_text(encoding="utf-8"))
+    raw.pop("wide")
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(raw), encoding="utf-8")
+    assert not calibrate._has_wide(plain) and not calibrate._has_wide(tmp_path / "missing.json")

@@ -305,3 +305,19 @@ def test_news_stories_floors(tmp_path):
     assert m["recall@5"] >= 0.97, m
     assert m["holds"] >= 0.85, m
     assert m["wrongly_declined"] <= 3, m
+
+
+def test_unseen_government_documents_floors(tmp_path):
+    # eval/corpora/gov10: a housing notice, garbage-sorting opinions and a mayor's speech of a tenth
+    # invented city, written on 2026-12-07 by a helper who had seen neither the system nor its data,
+    # asked mostly in a citizen's everyday words. Measured once, nothing changed for it (006b589):
+    # R@1 .712, R@5 .890, holds .603, declined 3 of 12, false declines 14 of 73. Below issue 9's
+    # targets for new government documents (R@5 .95, false declines .07): a floor against losing
+    # more, not a sign that they are met.
+    m = _heldout_report(tmp_path, "gov10")
+    n = m["answerable"]
+    assert n == 73 and m["unanswerable"] == 12, m
+    assert m["recall@1"] >= 0.68, m
+    assert m["recall@5"] >= 0.86, m
+    assert m["holds"] >= 0.57, m
+    assert m["wrongly_declined"] <= 16, m

@@ -32,6 +32,7 @@ LOCAL = [
     "wiki",
     "news2",
     "news3",
+    "gov10",
 ]  # inside the repository
 
 
@@ -84,8 +85,9 @@ def test_held_out_only_corpora_are_the_ones_never_tuned_on():
         "wiki",
         "news2",
         "news3",
+        "gov10",
     }
-    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki", "news2", "news3"):
+    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki", "news2", "news3", "gov10"):
         assert not questions(name, "tune") and questions(name, "heldout"), name
 
 

@@ -120,6 +120,9 @@ def test_blank_line_blocks_of_hard_wrapped_lines_are_paragraphs():
     assert [p.number for p in paras] == [1, 2, 3]
     for p in paras:
         assert text[p.start : p.end].split("\n")[0].strip() in p.text
+    # a number wrapped across lines in Chinese text stays one number; in English text the space stays
+    wrapped = split_paragraphs("到20\n26年，回收利用率达到3\n5.5\n%以上。\n\nin 2025\n2026 saw more.\n")
+    assert [p.text for p in wrapped] == ["到2026年，回收利用率达到35.5%以上。", "in 2025 2026 saw more."]
 
 
 def test_a_blank_line_at_the_end_does_not_make_the_file_one_block():

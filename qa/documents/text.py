@@ -98,15 +98,22 @@ def _stands_alone(line: str) -> bool:
 
 
 def join_lines(lines: list[str]) -> str:
-    """Join wrapped lines: no space at a CJK seam, one space between Latin words."""
+    """Join wrapped lines: no space at a CJK seam, one space between Latin words. In Chinese text a
+    number wrapped across lines ("20" / "26年", "3." / "5%") is joined whole: a space there would make
+    two numbers of it ("20 26年"), which no Chinese writer puts in a sentence."""
     parts = [ln.strip() for ln in lines if ln.strip()]
     if not parts:
         return ""
+    chinese = any(_CJK.search(p) for p in parts)
     joined = parts[0]
     for nxt in parts[1:]:
         cjk_seam = _CJK.match(joined[-1]) or _CJK.match(nxt[0]) or joined[-1] in "，。；：！？、）」』”"
-        joined += nxt if cjk_seam else " " + nxt
+        in_number = chinese and _NUMBER_SEAM.match(joined[-1] + nxt[0])
+        joined += nxt if cjk_seam or in_number else " " + nxt
     return joined
+
+
+_NUMBER_SEAM = re.compile(r"\d[\d.,%％]|[.,]\d")
 
 
 def is_boilerplate(text: str) -> bool:

@@ -413,7 +413,7 @@ def test_decide_uses_the_index_threshold_it_is_given(tmp_path):
     assert not abstain.decide(r, index, settings, threshold=0.6).found
 
 
-def test_an_index_threshold_is_kept_per_version_and_calibration(tmp_path):
+def test_an_index_threshold_is_kept_per_version_calibration_and_code(tmp_path, monkeypatch):
     from qa.answering import probes
 
     calls = []
@@ -434,6 +434,8 @@ def test_an_index_threshold_is_kept_per_version_and_calibration(tmp_path):
     assert (asked("v1"), asked("v1")) == (1, 0)  # kept on disk
     cal.write_text('{"refit": 1}')
     assert asked("v1") == 1  # another calibration: asked again
+    monkeypatch.setattr(probes, "_code", lambda: b"another version of the code")
+    assert asked("v1") == 1  # other code: its probes may score otherwise
     assert (asked(""), asked("")) == (1, 1)  # an index never saved: never kept
     assert (asked("../../x"), asked("../../x")) == (1, 1)  # not a plain folder name: never kept
     assert not list(tmp_path.rglob("x-*.json"))

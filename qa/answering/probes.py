@@ -21,12 +21,13 @@ index's probes score far below the fitted threshold, which then stands unchanged
 
 Asking the probes takes ~2 s on the report (150 retrievals): the service does it when it loads a
 version (while the previous one still answers), and the result is kept in Settings.cache_dir under
-the version's id and the digests of the calibration and probe files, so the next process (a
-one-shot `qa ask`) reads it instead.
+the version's id and the digests of the calibration and probe files and of the code that scores
+them (an upgrade asks again), so the next process (a one-shot `qa ask`) reads it instead.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -114,13 +115,22 @@ def raised(model, confidences: np.ndarray) -> float:
     return max(t, model.threshold + share * (wide.full_at - model.threshold))
 
 
+@functools.cache
+def _code() -> bytes:
+    """A digest of the code the probes' signals come from (retrieval, the signals, the text they
+    read): a threshold kept by an older version of it is asked again, not read back."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(f for sub in ("answering", "search", "indexing") for f in (root / sub).glob("*.py"))
+    return hashlib.sha256(b"".join(f.read_bytes() for f in [*files, root / "text.py"])).digest()
+
+
 def remembered(version: str, calibration: Path, cache_dir: Path, compute: Callable[[], float]) -> float:
     """`compute()` for index `version` under `calibration`, kept on disk in `cache_dir` (version ids are
     unique: a timestamp and random digits). An index never saved (no version) is not kept; a cache that
     cannot be read or written is recomputed, never an error."""
     if not version or not version.replace("-", "").replace("_", "").isalnum():
         return compute()  # never saved, or an id that is not a plain folder name: nothing kept
-    digest = hashlib.sha256(Path(calibration).read_bytes() + PROBES_FILE.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(Path(calibration).read_bytes() + PROBES_FILE.read_bytes() + _code()).hexdigest()[:16]
     path = Path(cache_dir) / "thresholds" / f"{version}-{digest}.json"
     try:
         return float(json.loads(path.read_text(encoding="utf-8"))["threshold"])

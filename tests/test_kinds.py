@@ -139,3 +139,5 @@ def test_an_office_answers_who_but_is_no_name_for_retrievals_tie_break():
     assert person.states("由市林业主管部门负责") and person.states("成立由市长任组长的领导小组")
     assert not person.stated.search("由市林业主管部门负责")  # retrieval favours paragraphs naming a person
     assert person.stated.search("部长黄润秋作工作报告")
+    # a byline sets the name apart from the office with a space (full-width in official documents)
+    assert person.stated.search("桦溪市人民政府市长\u3000周慕远") and person.stated.search("梓溪市市长 韩立川")

@@ -394,3 +394,30 @@ def test_every_candidate_gains_by_its_closest_sentence(retriever, monkeypatch):
     without = {(h.doc, h.paragraph): h.score for h in retriever.search(q).hits}
     gain = {key: with_it[key] - without[key] for key in with_it}
     assert max(gain, key=gain.get) == ("r.txt", 7), gain
+
+
+SPEECH = "\n\n".join(
+    [
+        "在全市优化营商环境工作会议上的讲话",
+        "桦溪市人民政府市长\u3000周慕远",
+        "（2025年3月18日）",
+        "同志们：",
+        "今天，我们在这里开会，部署今年的重点任务。",
+        *[f"第{n}项工作要抓紧落实，各部门要按照分工推进，确保取得实效。" for n in "一二三四五六七八九十"],
+    ]
+)
+
+
+def test_a_documents_byline_and_dateline_hold_its_title(fake_build, tmp_path, monkeypatch):
+    # A speech's byline and dateline answer who gave it and when, and share no word with the
+    # question, which names the title: BM25 credits them with the title's terms.
+    name = "在全市优化营商环境工作会议上的讲话.txt"
+    r = _over(fake_build, tmp_path, name, SPEECH)
+    assert len(r.index.documents[0]["paragraphs"]) > retrieval.SHORT_DOC_PARAS  # not a short document
+    assert set(r._heading_lines) == {(name, 2), (name, 3)}  # not the salutation 同志们：
+    q = "全市优化营商环境工作会议是哪天召开的？"
+    first = lambda: r.search(q).hits[0].paragraph  # noqa: E731
+    assert first() == 3
+    monkeypatch.setattr(retrieval, "HEADING_LINES", 0)
+    del r._heading_lines  # cached per retriever
+    assert r._heading_lines == {} and first() != 3

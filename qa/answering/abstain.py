@@ -769,8 +769,8 @@ def index_threshold(index, retriever, settings: Settings) -> float:
 def wide_weight(model: Calibration, threshold: float | None) -> float:
     """How much the wide model decides for an index whose threshold is `threshold` (`index_threshold`):
     0 when its probe questions leave the fitted threshold (a narrow index: the 80th percentile of
-    their confidences, the quantile at the fit (75th since 2026-12-07), .01-.09 on the report, plans, regulations, a manual and news, against a
-    fitted .13), rising linearly to 1 where they raise it as far as on the encyclopedia corpora
+    their confidences, the quantile at the fit (the 75th since 2026-12-07), .01-.09 on the report,
+    plans, regulations, a manual and news, against a fitted .13), rising linearly to 1 where they raise it as far as on the encyclopedia corpora
     the wide model was fitted on (`full_at`, ~.25 on CMRC and DRCD). A ramp, not a switch: the
     statistic grows with an index's size and spread, and 27 plans, notices, news stories and a
     manual indexed together already reach .115; there the wide model alone would double the false

@@ -139,6 +139,7 @@ def _corpora() -> dict[str, Corpus]:
         ("news2", "36 news stories on unrelated subjects, by a helper, questions also about absent ones"),
         ("news3", "20 stories of one city's evening paper, by a helper, after the short-document rule"),
         ("gov10", "a housing notice, garbage-sorting opinions and a speech of a tenth city, by a helper"),
+        ("gov11", "a rural plan, a hospital guide and a disclosure report of an eleventh city, by a helper"),
     ):
         folder = EVAL / "corpora" / name
         out.append(

@@ -33,6 +33,7 @@ LOCAL = [
     "news2",
     "news3",
     "gov10",
+    "gov11",
 ]  # inside the repository
 
 
@@ -86,8 +87,9 @@ def test_held_out_only_corpora_are_the_ones_never_tuned_on():
         "news2",
         "news3",
         "gov10",
+        "gov11",
     }
-    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki", "news2", "news3", "gov10"):
+    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki", "news2", "news3", "gov10", "gov11"):
         assert not questions(name, "tune") and questions(name, "heldout"), name
 
 

@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             "asked at this one; nothing refitted but the left-out column (at the file's budgets)."
             + (
                 f" Its probe quantile was chosen again by `{again}` (--set-quantile)."
-                if (again := _requantiled(Path(out)))
+                if (again := _raw(Path(out)).get("quantile_command"))
                 else ""
             )
             + (f" Not in its fit: {', '.join(unseen)}; their in-sample column is their tune part." if unseen else "")
@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     if args.dry_run:
         return 0
-    if not args.evaluate and not wide and _has_wide(Path(out)):
+    if not args.evaluate and not wide and _raw(Path(out)).get("wide"):
         # A fit in which no corpus's probes raise its threshold fits no wide model; written over a file
         # that has one, it would take CMRC's held-out declines from .94 to about .79 (docs/retrieval.md,
         # the name_missing entry: at 006b589 a full refit does exactly that).
@@ -446,17 +446,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _has_wide(path: Path) -> bool:
-    """Whether the calibration file at `path` exists and holds a wide model."""
+def _raw(path: Path) -> dict:
+    """The calibration file at `path` as written ({} when there is none or it is not JSON): its
+    `wide` model, the `quantile_command` that chose its probe quantile again (--set-quantile)."""
     try:
-        return bool(json.loads(path.read_text(encoding="utf-8")).get("wide"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-
-
-def _requantiled(path: Path) -> str | None:
-    """The command that chose the file's probe quantile again (--set-quantile), if one did."""
-    return json.loads(path.read_text(encoding="utf-8")).get("quantile_command")
+        return {}
 
 
 def _write_markdown(path: Path | None, command: str, report: str) -> None:

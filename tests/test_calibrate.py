@@ -88,9 +88,9 @@ def test_a_fit_without_a_wide_model_is_not_written_over_a_file_with_one(tmp_path
     from qa.config import Settings
 
     shipped = Path(Settings().abstention_file)
-    assert calibrate._has_wide(shipped)  # main() refuses to overwrite it with a fit that has none
+    assert calibrate._raw(shipped).get("wide")  # main() refuses to overwrite it with a fit that has none
     raw = json.loads(shipped.read_text(encoding="utf-8"))
     raw.pop("wide")
     plain = tmp_path / "plain.json"
     plain.write_text(json.dumps(raw), encoding="utf-8")
-    assert not calibrate._has_wide(plain) and not calibrate._has_wide(tmp_path / "missing.json")
+    assert not calibrate._raw(plain).get("wide") and not calibrate._raw(tmp_path / "missing.json").get("wide")

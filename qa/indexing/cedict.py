@@ -107,12 +107,12 @@ def _entries():
                 yield m.group(2), m.group(3)[:1].isupper(), m.group(4).split("/")
 
 
-def build() -> dict[str, list[str]]:
-    """English phrase -> up to PER_PHRASE Simplified headwords, most common first."""
+def build(entries=None) -> dict[str, list[str]]:
+    """English phrase -> up to PER_PHRASE Simplified headwords, most common first (`entries`: _entries()'s, read once)."""
     freq = _frequencies()
     scored: dict[str, dict[str, float]] = {}
     common: dict[str, dict[str, float]] = {}  # the same, of the entries that are not proper nouns
-    for word, proper, definitions in _entries():
+    for word, proper, definitions in entries if entries is not None else _entries():
         if len(word) > MAX_CHARS or not _HAN.match(word):
             continue
         # A common word scores higher; a primary sense higher than a late one; a single
@@ -139,11 +139,11 @@ def build() -> dict[str, list[str]]:
     return out
 
 
-def plain_words() -> set[str]:
+def plain_words(entries=None) -> set[str]:
     """Simplified headwords CC-CEDICT gives a meaning of their own (not only "surname X", "variant
     of" ...) and never writes as a proper noun: 师傅, 东西, 大坝, not 北京, 黄河, 大都 (also Khanbaliq)."""
     plain, proper_nouns = set(), set()
-    for word, proper, definitions in _entries():
+    for word, proper, definitions in entries if entries is not None else _entries():
         if proper:
             proper_nouns.add(word)
         elif _HAN.match(word) and any(phrases_of(d) for d in definitions):
@@ -183,7 +183,8 @@ def _load_or_build() -> dict:
             return {"index": data["index"], "plain": set(data["plain"])}
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         pass
-    built = {"index": build(), "plain": plain_words()}
+    entries = list(_entries())  # one pass over the dictionary file for both
+    built = {"index": build(entries), "plain": plain_words(entries)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")

@@ -338,13 +338,13 @@ class Retriever:
         召开的, and share no word with either: the question names the title."""
         if not HEADING_LINES:
             return {}
-        normalize, paragraphs = self.index.lexicon.normalize, self.index.paragraphs
+        paragraphs = self.index.paragraphs
         out = {}
         for d in self.index.documents:
-            title, name = d["title"].strip(), d["name"]
-            if not title or paragraphs.get((name, 1), "").strip() != title:
+            name = d["name"]
+            if not d["title"].strip() or not self._title_lines([(name, 1)]):
                 continue
-            terms = set(lexical_tokens(normalize(title)))
+            terms = self._title_terms(d["title"])
             for n in range(2, 2 + int(HEADING_LINES)):
                 text = paragraphs.get((name, n), "").strip()
                 if (
@@ -363,12 +363,15 @@ class Retriever:
     def _names(self) -> dict[str, set[str]]:
         """The lexical terms of each document whose title is a name (at most NAME_CHARS characters) or
         that is short (at most SHORT_DOC_PARAS paragraphs)."""
-        normalize = self.index.lexicon.normalize
         return {
-            d["name"]: set(lexical_tokens(normalize(d["title"])))
+            d["name"]: self._title_terms(d["title"])
             for d in self.index.documents  # one entry per document: no walk over every paragraph
             if d["title"].strip() and (len(d["title"].strip()) <= NAME_CHARS or len(d["paragraphs"]) <= SHORT_DOC_PARAS)
         }
+
+    def _title_terms(self, title: str) -> set[str]:
+        """A document title's lexical terms, in the index's matching form."""
+        return set(lexical_tokens(self.index.lexicon.normalize(title)))
 
     def _best_sentences(self, keys, qv: np.ndarray) -> dict[tuple[str, int], float]:
         """The cosine of the question and the closest sentence of each of the candidate paragraphs

@@ -24,6 +24,9 @@ class _Lexicon:
     def english_terms(self, text: str) -> str:
         return " ".join(zh for en, zh in self.glossary.items() if en in text.lower())
 
+    def english_names(self, text: str) -> list:
+        return [([en], [zh]) for en, zh in self.glossary.items() if en[:1].isupper() and en in text]
+
 
 def _index(paragraphs: dict, glossary: dict | None = None, titles: dict | None = None):
     """A fake index: one passage per paragraph (passage id = position), sentences split at 。 with unit vectors."""
@@ -140,6 +143,20 @@ def test_a_name_the_top_paragraphs_lack_and_characters_a_paraphrase_keeps():
     # 缺水 / 缺乏水资源: not the bigram, every character
     s = abstain.signals(_retrieval("北方为什么缺水？", [1], index), index, 1)
     assert s["chars_top"] == 1.0 > s["cover_top"]
+
+
+def test_a_name_an_english_question_gives_must_be_in_the_top_paragraphs():
+    paragraphs = {("d", 1): "2022年东京召开会议。", ("d", 2): "十二月召开COP15大会。"}
+    index = _index(paragraphs, glossary={"Tokyo": "东京", "Osaka": "大阪", "COP15": "缔约方大会"})
+    missing = lambda q, order: abstain.signals(_retrieval(q, order, index), index, 1)["name_missing"]  # noqa: E731
+    assert missing("What meeting was held in Tokyo?", [0]) == 0.0
+    assert missing("What meeting was held in Osaka?", [0]) == 1.0
+    assert missing("What meeting was held in Tokyo?", [1]) == 1.0  # in the corpus, not in the top paragraph
+    assert missing("What did COP15 adopt?", [1]) == 0.0  # written as the question writes it
+    assert missing("What did COP15 adopt?", [0]) == 1.0
+    # how a text may write a dictionary's word: its first two characters, a count in digits
+    assert abstain._written_forms(index, "十二月") == ["十二月", "十二", "12月"]
+    assert abstain._written_forms(index, "厦门市") == ["厦门市", "厦门"]
 
 
 def test_focus_is_the_share_of_the_first_passages_in_the_top_document():

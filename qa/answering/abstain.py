@@ -13,8 +13,9 @@ corpus (none is a word list drawn from one document or one question set):
   near-topic question that asks for a detail the text never gives shares the topic, not the detail);
 - the same coverage counted in single characters (a paraphrase keeps the key characters of a word:
   缺水 / 缺乏水资源), and whether a name the question gives (a person, a place, a body: jieba's
-  tags) is in none of the top paragraphs (a question about an article that is not indexed names
-  what the corpus lacks);
+  tags; in an English question, a capitalized word CC-CEDICT writes as a proper noun or the corpus
+  spells in pinyin: Lexicon.english_names) is in none of the top paragraphs (a question about an
+  article that is not indexed names what the corpus lacks);
 - whether the dense and lexical rankings agree on the top paragraph, and how much the first
   passages of each ranking gather in one document (they scatter over unrelated documents when the
   asked one is not indexed);
@@ -85,7 +86,7 @@ FEATURES = (
     "focus_lex",  # ... of the lexical top FOCUS_K
     "chars_top",  # IDF-weighted share of the question's content characters found in the top paragraph
     "chars_topk",  # ... in any of the top-k paragraphs
-    "name_missing",  # a name the question gives (a person, place, body, title: jieba's tags) is in none of the top-k paragraphs
+    "name_missing",  # a name the question gives (jieba's tags; English: Lexicon.english_names) is in none of the top-k paragraphs
 )
 # How many of a ranking's first passages `focus_*` reads: a question about a document that is not
 # indexed scatters them over unrelated documents; one about an indexed document gathers them in it
@@ -540,11 +541,37 @@ def signals(r, index, top_k: int) -> dict[str, float]:
         idf = lambda ch: math.log((corpus.n + 1) / (corpus.char_df.get(ch, 0) + 0.5))  # noqa: E731
         out["chars_top"] = _share(chars, idf, corpus.texts[top[0]].__contains__)
         out["chars_topk"] = _share(chars, idf, lambda ch: any(ch in corpus.texts[k] for k in top))
-        # A name in the top paragraph's document title is there: a statistical bulletin's
-        # paragraphs do not repeat the city its title names.
-        title = _normalize(index, index.titles.get(top[0][0], ""))
+    # A name in the top paragraph's document title is there: a statistical bulletin's paragraphs do
+    # not repeat the city its title names.
+    title = _normalize(index, index.titles.get(top[0][0], ""))
+    if english:
+        out["name_missing"] = float(_english_name_missing(index, corpus, r.query, title, top))
+    else:
         names = [w for w in question_names(query) if w not in title]
         out["name_missing"] = float(any(all(w not in corpus.texts[k] for k in top) for w in names))
+    return out
+
+
+def _english_name_missing(index, corpus: _Corpus, query: str, title: str, top: list) -> bool:
+    """Whether a name an English question gives (Lexicon.english_names) is in none of the `top`
+    paragraphs nor the title: neither as written (GDP, COP15) nor as a Chinese word for it."""
+    texts = [title, *(corpus.texts[k] for k in top)]
+    latin = " ".join(texts).lower()
+    for words, chinese in index.lexicon.english_names(query):
+        written = any(re.search(rf"(?<![a-z0-9]){re.escape(w.lower())}(?![a-z0-9])", latin) for w in words)
+        if not written and not any(form in t for c in chinese for form in _written_forms(index, c) for t in texts):
+            return True
+    return False
+
+
+def _written_forms(index, word: str) -> list[str]:
+    """How a text may write a dictionary's `word`: as is; its first two characters (厦门市 / 厦门, 克罗地亚 /
+    克罗埃西亚); a count in digits (十二月 / 12月)."""
+    word = _normalize(index, word)
+    out = [word, word[:2]] if len(word) > 2 else [word]
+    m = re.match(r"[一二三四五六七八九十]+", word)
+    if m and (n := _count(m.group())) is not None:
+        out.append(f"{n}{word[m.end() :]}")
     return out
 
 

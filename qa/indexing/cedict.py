@@ -260,6 +260,17 @@ def known(word: str) -> bool:
     return word in STOP or any(f in rev for f in _forms(word))
 
 
+def proper_nouns(word: str) -> list[str]:
+    """The words CC-CEDICT writes the English `word` (or its base form) with as a proper noun: 东京 for
+    Tokyo; none for December (十二月 is a common word)."""
+    rev = index()
+    for f in _forms(word.lower()):
+        if f in rev:
+            common = rev.get(COMMON + f, rev[f])
+            return [w for w in rev[f] if w not in common]
+    return []
+
+
 def _phrase_forms(words: list[str]) -> list[str]:
     """The phrase as written, then with its last word in a base form."""
     head = " ".join(words[:-1])

@@ -33,6 +33,29 @@ def readings(char: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r.replace("v", "u") for r in (out[0] if out else ()) if r.isalpha()))
 
 
+# Readings that are a nasal alone (呣 m, 嗯 n, ng): they would let any English word read as pinyin (Dammam).
+_NASALS = {"m", "n", "ng", "hm", "hng"}
+
+
+@lru_cache(maxsize=1)
+def syllables() -> frozenset[str]:
+    """Every toneless syllable of Mandarin, as pypinyin reads the CJK Unified Ideographs."""
+    return frozenset(r for cp in range(0x4E00, 0x9FA6) for r in readings(chr(cp)) if r.isascii()) - _NASALS
+
+
+def is_pinyin(word: str) -> bool:
+    """Whether the letters of `word` (any case, apostrophes and hyphens ignored) are pinyin syllables
+    one after another: Shicheng, Qi'an; not Washburn, Dammam, Chao-hsiang (Wade-Giles)."""
+    key = re.sub(r"[^a-z]", "", word.lower())
+    known = syllables()
+    ends = [True] + [False] * len(key)
+    for i in range(len(key)):
+        if ends[i]:
+            for j in range(i + 1, min(len(key), i + 6) + 1):
+                ends[j] = ends[j] or key[i:j] in known
+    return bool(key) and ends[-1]
+
+
 class Names:
     """The corpus's two- and three-character words by their pinyin. Cheap to construct: the table is
     built from `vocabulary()` on first use."""
@@ -59,9 +82,9 @@ class Names:
                 self._table = (whole, by_first)
             return self._table
 
-    def spell(self, name: str) -> list[str]:
+    def spell(self, name: str, limit: int | None = MAX_TERMS) -> list[str]:
         """Corpus words whose toneless pinyin is `name` (letters only, any case): bigrams, then
-        three-character words made of two bigrams sharing the middle character."""
+        three-character words made of two bigrams sharing the middle character; the first `limit`."""
         key = re.sub(r"[^a-z]", "", name.lower())
         if len(key) < 4:
             return []
@@ -71,7 +94,7 @@ class Names:
             for left, _ in whole.get(key[:cut], ()):
                 # the middle character's reading ends the left bigram's key; the right bigram starts with it
                 out.extend(left + right[1] for right in by_first.get((left[1], key[cut:]), ()))
-        return list(dict.fromkeys(out))[:MAX_TERMS]
+        return list(dict.fromkeys(out))[:limit]
 
     def terms(self, text: str, english: Callable[[str], bool]) -> list[str]:
         """Corpus words for the capitalized words of `text` that `english` does not know."""

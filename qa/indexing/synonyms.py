@@ -43,6 +43,11 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 # bench/quality.py, English questions: drcd-en tune 1152-15-1-en rank 2 -> 1 and no longer declined;
 # held out no decision or top-5 membership moved.
 _POSSESSIVE = re.compile(r"(?<=[A-Za-z])['’]s\b")
+# A word of an English question, or a mark that ends a run of capitalized words (a name).
+_NAME_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9'’-]*|[,;:!?()\"“”]|\.(?=\s|$)")
+# Capitalized words that are not names: a people's adjective (Japanese, Korean, American: 日文 is not
+# how a text says 日本), a Roman numeral (World War II), a compass point (West Kowloon: 西方 is "the West").
+_NOT_A_NAME = re.compile(r"(?:ese|[ie]an|ican|ish)$|^[IVX]+$|^(?:North|South|East|West)(?:east|west|ern)?$")
 
 
 @lru_cache(maxsize=1)
@@ -146,6 +151,64 @@ class Lexicon:
         terms, rest = self.glossary_terms(_POSSESSIVE.sub("", text))
         names = self.names.terms(rest, cedict.known) if self.names else []
         return " ".join([*terms, *cedict.terms(rest), *names])
+
+    def english_names(self, text: str) -> list[tuple[list[str], list[str]]]:
+        """The names an English question gives: each run of capitalized words (not the first word
+        of the question when CC-CEDICT knows it: "Together", "Roughly") as (its words, the Chinese
+        words that may write it). A word counts when CC-CEDICT writes it as a proper noun of two or
+        more characters (Tokyo 东京), or when CC-CEDICT lacks it and the corpus has a word its pinyin
+        spells (Zhongshan 中山); the run is also tried as one pinyin spelling (Qu Cheng). A run in
+        pinyin that spells no word of the corpus (Cai Min where no 蔡敏 is) is a name with no Chinese
+        word: a Chinese name the corpus does not have (`_pinyin_name`). Not names: a
+        word CC-CEDICT gives only common words for (Stock), an acronym (TV is 电视, MIT 麻省理工),
+        _NOT_A_NAME's, a foreign name no dictionary writes (Washburn: the text's 沃什本 cannot be
+        told), glossary phrases (the corpus's own data)."""
+        from qa.indexing import cedict
+
+        _, rest = self.glossary_terms(_POSSESSIVE.sub("", text))
+        runs: list[list[str]] = []
+        after_capital, first = False, True
+        for m in _NAME_TOKEN.finditer(rest):
+            w = m.group()
+            capital = w[:1].isupper() and w.lower() not in cedict.STOP and not (first and cedict.known(w.lower()))
+            if capital and after_capital:
+                runs[-1].append(w)
+            elif capital:
+                runs.append([w])
+            after_capital, first = capital, first and not w[:1].isalpha()
+        out: list[tuple[list[str], list[str]]] = []
+        for run in runs:
+            named, chinese = [], []
+            for w in run:
+                if _NOT_A_NAME.search(w):
+                    continue
+                proper = [c for c in cedict.proper_nouns(w) if len(c) > 1]
+                spelled = self.names.spell(w, limit=None) if self.names else []  # every word it may be
+                if proper or (spelled and not cedict.known(w.lower())):
+                    named.append(w)
+                    chinese += proper + spelled
+            whole = self.names.spell("".join(run), limit=None) if self.names and len(run) > 1 else []
+            if named or whole:
+                out.append((named or run, list(dict.fromkeys(chinese + whole))))
+            elif self.names and self._pinyin_name(run):
+                out.append((run, []))  # a Chinese name that spells no word of the corpus
+        return out
+
+    @staticmethod
+    def _pinyin_name(run: list[str]) -> bool:
+        """Whether the capitalized words `run` spell a Chinese name in pinyin: four or more letters,
+        all pinyin syllables, no word (nor the whole) an English word CC-CEDICT knows (Hong Kong)."""
+        from qa.indexing import cedict
+        from qa.indexing.pinyin import is_pinyin
+
+        letters = "".join(run)
+        words = [w.lower() for w in run]
+        return (
+            len(re.sub(r"[^A-Za-z]", "", letters)) >= 4
+            and not any(cedict.known(w) for w in words)
+            and " ".join(words) not in cedict.index()
+            and is_pinyin(letters)
+        )
 
 
 def find(paths: Iterable[str | Path], name: str = FILE) -> list[Path]:

@@ -293,6 +293,17 @@ def test_the_value_is_looked_for_in_the_top_paragraph_and_those_holding_the_rare
         ("“六个必须坚持”指的是哪些？", "践行“六个必须坚持”（必须坚持人民至上、必须坚持自信自立）", 0.0),
         ("两个医疗集团由哪几家医院牵头？", "组建两个城市医疗集团。", 0.0),  # asks for hospitals, not the groups
         ("七项重点任务分别是什么？", "会议部署了下一步工作。", 0.0),  # the set not named: other signals decide
+        # a bound after 多少 is not what it counts; a measure word of its own counts the thing
+        ("人均月收入多少以下才能申请？", "家庭人均月收入低于4200元。", 0.0),
+        ("人均月收入多少以下才能申请？", "申请人应当具有本市户籍。", 1.0),
+        ("小区里多少户人家设一个投放点？", "按照每300户至500户设置一个集中投放点。", 0.0),
+        ("小区里多少户人家设一个投放点？", "投放点应当配备四类分类收集容器。", 1.0),
+        ("多少个城市纳入试点？", "新增3个试点县。", 1.0),  # 个 counts anything: the noun must be there
+        # 几点 asks for a time of day, not how many 点
+        ("厨余垃圾早上几点可以投放？", "投放时间为每日早上7:00至9:00。", 0.0),
+        ("厨余垃圾早上几点可以投放？", "闭馆时间为下午五点。", 0.0),
+        ("图书馆周末几点关门？", "图书馆周末照常开放。", 1.0),
+        ("图书馆几点关门？", "总库容为三点七亿立方米。", 1.0),  # 三点七 is a number, not three o'clock
     ],
 )
 def test_value_missing(question, passage, missing):

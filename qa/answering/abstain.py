@@ -102,7 +102,9 @@ _EN_STOP = set(
     " up one first name named called".split()
 )
 # "How many / how much": a question for a count, answered by a number (digits or Chinese numerals).
-_HOW_MANY = re.compile(r"(?<![第哪这那])(?:多少|几(?!乎))(?![年月天日号时])|\bhow (?:many|much)\b|\bnumber of\b", re.I)
+_HOW_MANY = re.compile(
+    r"(?<![第哪这那])(?:多少|几(?!乎))(?![年月天日号时点])|\bhow (?:many|much)\b|\bnumber of\b", re.I
+)
 _ZH_NUM = "[零〇一二两三四五六七八九十百千万亿]"
 _NUMBER = re.compile(
     rf"\d|{_ZH_NUM}(?:点?{_ZH_NUM})+|[一二两三四五六七八九十]\s*[{kinds.MEASURE_WORDS}人元米吨岁倍成天年月日周届期]"
@@ -272,10 +274,11 @@ def _local(index, corpus: _Corpus, terms: set[str], top: list) -> float:
 
 
 # "How many X": 多少/几, an optional measure word, then what is counted (not 第几, an ordinal, not
-# 哪几, which ones, not 几年/几月, a time, and not 几乎, "almost"). The answer is a number before that
-# measure word or noun ("25个城市", "12公里") or a count written after the noun ("城市达到25个").
+# 哪几, which ones, not 几年/几月/几点, a time (几点: kinds.py "clock"), and not 几乎, "almost"). The
+# answer is a number before that measure word or noun ("25个城市", "12公里") or a count written
+# after the noun ("城市达到25个").
 _COUNTED = re.compile(
-    rf"(?<![第哪这那])(?:多少|几(?!乎))(?![年月天日号时])([{kinds.MEASURE_WORDS}人轮吨万亿件])?([\u4e00-\u9fff]{{0,2}})"
+    rf"(?<![第哪这那])(?:多少|几(?!乎))(?![年月天日号时点])([{kinds.MEASURE_WORDS}人轮吨万亿件])?([\u4e00-\u9fff]{{0,2}})"
 )
 # "X 是多少" / "X 下降了多少": the counted thing comes before the question word.
 _COUNTED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2})(?:了|是|有|为|共|一共|具体|大约|总共)*(?:多少|几)(?:[？?。!！]|$)")
@@ -289,6 +292,8 @@ NUMBER_SPAN, UNIT_SPAN, NOUN_TO_COUNT = 4, 6, 8
 # against 7c18732, every corpus (with the measure words added in kinds.py and 几乎 no longer read as
 # 几): gov3 tune false declines .102 -> .041 (3 answered, each holding its fact), wiki held out
 # declines .963 -> .975; no other question changed.
+# What may follow 多少 and is not the counted thing: a bound on the number (多少以下, 多少左右).
+_BOUNDS = ("以下", "以上", "左右", "上下", "之间")
 _NOUN_RUN = re.compile(r"[\u4e00-\u9fff](?:(?![的了和与及])[\u4e00-\u9fff]){0,3}")
 
 
@@ -339,6 +344,8 @@ def quantity_pattern(query: str) -> re.Pattern | None:
     # what is counted: its first two characters (多少个[行动]目标 is not 1.6万个[行政]村), or the head
     # of a compound noun (`_head_word`: 多少个环境风险[隐患] is not 1万余座尾矿库[环境]风险排查)
     counted = m.group(2).lstrip("的了被是在有和与")
+    if counted.startswith(_BOUNDS):  # 挣多少以下: a bound on the number, not what it counts
+        counted = ""
     unit, noun = m.group(1) or "", counted[:2]
     if noun.startswith("钱"):
         return None  # 多少钱: money, a kind of its own (kinds.py)
@@ -349,10 +356,13 @@ def quantity_pattern(query: str) -> re.Pattern | None:
     if head_word:
         noun = run = head_word
     # documents count in their own measure word (多少件作品 / 作品不超过40项): any one will do
+    unit_asked = unit
     noun, unit = re.escape(noun), f"[{kinds.MEASURE_WORDS}{re.escape(unit)}]?"
     ahead = rf"{number}{unit}[^。；，,\d]{{0,{UNIT_SPAN}}}{noun}"
     behind = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?{kinds.DIGITS}"
     ways = [ahead, behind]
+    if unit_asked and unit_asked != "个":  # a measure word of its own counts the thing (多少户人家 / 每300户)
+        ways.append(rf"{number}{re.escape(unit_asked)}")
     if len(run) >= 2:  # the noun's head beside the number (床位800张 for 多少张病床)
         head = re.escape(run[-1])
         ways += [rf"{number}{unit}[\u4e00-\u9fff]?{head}", rf"{head}[\u4e00-\u9fff]?{kinds.DIGITS}"]

@@ -153,6 +153,19 @@ KINDS = (
             rf"|{_YEAR}|[{_CN}]+月[{_CN}]+日|世纪|年代"
         ),
     ),
+    # A time of day (几点, what time): a clock time (7:00, 9时, 下午三点). Before this kind, 几点 read as
+    # "how many 点". bench/quality.py (2026-12-07): gov10 held out 家里的剩饭剩菜早上几点之间可以拿下去扔
+    # (7:00至9:00) no longer declined; gov8's unanswerable 图书馆周末几点关门 is answered now with a
+    # service point's hours (the old misreading had declined it by luck).
+    Kind(
+        "clock",
+        re.compile(r"几点|什么时段|哪个时段|哪个时间段"),
+        re.compile(r"\bwhat time\b|\bat what hour\b", re.I),
+        re.compile(
+            r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*[点时](?![\d零一二三四五六七八九十])"
+            r"|(?:上午|下午|早上|晚上|凌晨|中午|傍晚)[零一二两三四五六七八九十]{1,3}[点时]"
+        ),
+    ),
     # A place named: a province, city, county, country, island ... (not 城市 itself, not 市场),
     # a municipality written bare (北京, 在京), or a word jieba tags as a place.
     Kind(

@@ -140,6 +140,7 @@ def _corpora() -> dict[str, Corpus]:
         ("news3", "20 stories of one city's evening paper, by a helper, after the short-document rule"),
         ("gov10", "a housing notice, garbage-sorting opinions and a speech of a tenth city, by a helper"),
         ("gov11", "a rural plan, a hospital guide and a disclosure report of an eleventh city, by a helper"),
+        ("gov12", "a smoking-control regulation, a Traditional-character care guide and a bulletin, by a helper"),
     ):
         folder = EVAL / "corpora" / name
         out.append(

@@ -34,6 +34,7 @@ LOCAL = [
     "news3",
     "gov10",
     "gov11",
+    "gov12",
 ]  # inside the repository
 
 
@@ -88,8 +89,9 @@ def test_held_out_only_corpora_are_the_ones_never_tuned_on():
         "news3",
         "gov10",
         "gov11",
+        "gov12",
     }
-    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki", "news2", "news3", "gov10", "gov11"):
+    for name in ("mixed", "gov2", "gov4", "gov5", "gov6", "drcd2", "wiki", "news2", "news3", "gov10", "gov11", "gov12"):
         assert not questions(name, "tune") and questions(name, "heldout"), name
 
 

@@ -21,7 +21,7 @@ class _Lexicon:
     def normalize(self, text: str) -> str:
         return text
 
-    def english_terms(self, text: str) -> str:
+    def english_terms(self, text: str, chosen: bool = True) -> str:
         return " ".join(zh for en, zh in self.glossary.items() if en in text.lower())
 
     def english_names(self, text: str) -> list:

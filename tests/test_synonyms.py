@@ -197,6 +197,22 @@ def test_cedict_prefers_common_words_and_reads_plurals():
     assert "城市" in cedict.terms("cities")
 
 
+def test_cedict_gives_the_senses_a_corpus_uses_first():
+    from qa.indexing import cedict
+    from qa.indexing.pinyin import Names
+
+    question = "How big is the fine for felling a protected tree?"
+    assert "优良" in cedict.terms(question) and "罚款" not in cedict.terms(question)  # the common sense
+    used = {"罚款", "保护", "树木"}.__contains__
+    chosen = cedict.terms(question, used)
+    assert "罚款" in chosen and "优良" not in chosen  # the sense the corpus writes
+    assert cedict.terms("How big is it?", used) == cedict.terms("How big is it?")  # none used: as without
+    # the lexicon chooses for retrieval, and gives abstention the dictionary's words unchosen
+    lexicon = Lexicon(names=Names(lambda: ["罚款", "罚", "款", "保护", "树木"]))
+    assert "罚款" in lexicon.english_terms(question).split()
+    assert "罚款" not in lexicon.english_terms(question, chosen=False).split()
+
+
 def test_cedict_plain_words_are_never_proper_nouns():
     from qa.indexing import cedict
 

@@ -224,7 +224,7 @@ def question_terms(index, query: str) -> set[str]:
     if is_english(query):
         corpus = _corpus(index)
         own = {w for w in _LATIN.findall(query.lower()) if w not in _EN_STOP and corpus.df.get(w)}
-        return own | bigrams(_normalize(index, index.lexicon.english_terms(query)))
+        return own | bigrams(_normalize(index, index.lexicon.english_terms(query, chosen=False)))
     text = _normalize(index, query)
     words = question_words(text)
     return {w[i : i + 2] for w in words for i in range(len(w) - 1)} | set(_LATIN.findall(text))

@@ -21,11 +21,13 @@ import math
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 # Part of the cache file's name: change it when the way the index is built changes.
-VERSION = "en-zh reverse v5, plain words"
-PER_PHRASE = 2  # Chinese words kept per English phrase (the best by frequency)
+VERSION = "en-zh reverse v6, plain words, 8 kept"
+PER_PHRASE = 2  # Chinese words given per English phrase (the best by frequency, among those a corpus uses)
+KEPT = 8  # Chinese words kept per English phrase in the reverse index: the senses a corpus may choose among
 MAX_WORDS = 4  # longest English phrase looked up
 MAX_CHARS = 4  # longest Chinese headword kept
 # Key prefix of a phrase's common words (no proper noun among them), stored where its best words
@@ -129,7 +131,7 @@ def build(entries=None) -> dict[str, list[str]]:
                         have[word] = score
 
     def best(ws: dict[str, float]) -> list[str]:
-        return sorted(ws, key=lambda w: -ws[w])[:PER_PHRASE]
+        return sorted(ws, key=lambda w: -ws[w])[:KEPT]
 
     out = {}
     for p, ws in scored.items():
@@ -214,11 +216,17 @@ def _forms(word: str) -> list[str]:
     return out
 
 
-def terms(text: str) -> list[str]:
+def terms(text: str, used: Callable[[str], bool] | None = None) -> list[str]:
     """Chinese words for the English words and phrases of `text`, longest phrase first at each position.
     A proper noun (乔布斯 for Jobs, 湾仔 for Wan Chai) only for a phrase written capitalized, or in a
-    text written all in lowercase, whose capitals say nothing: "new urban jobs" wants 工作."""
+    text written all in lowercase, whose capitals say nothing: "new urban jobs" wants 工作. With
+    `used` (a corpus's test), the PER_PHRASE most common of the words the corpus uses come first:
+    "bark" in a text about trees is 树皮, not 吠; when it uses none, the most common as without it."""
     rev = index()
+
+    def pick(words, n: int = PER_PHRASE) -> list[str]:
+        return ([w for w in words if used(w)] or list(words))[:n] if used else list(words)[:n]
+
     cased = text != text.lower()
     out: list[str] = []
     for chunk in re.split(r"[,;:.!?()\"“”]+", text):
@@ -232,11 +240,13 @@ def terms(text: str) -> list[str]:
                     continue
                 common = cased and not all(_named(w) for w in written[i : i + n])
                 # every form's words: "cities" alone is a rare word's definition (城邑), "city" is 城市
-                found = list(dict.fromkeys(w for f in _phrase_forms(phrase) for w in _lookup(rev, f, common)))
+                found = list(dict.fromkeys(w for f in _phrase_forms(phrase) for w in pick(_lookup(rev, f, common))))
                 if found:
                     out.extend(found)
                     if n > 1:  # "key tasks" -> 要务, and the words alone too: 重点, 任务
-                        out.extend(t for w in phrase if w not in STOP for f in _forms(w) for t in rev.get(f, ())[:1])
+                        out.extend(
+                            t for w in phrase if w not in STOP for f in _forms(w) for t in pick(rev.get(f, ()), 1)
+                        )
                     i += n
                     break
             else:
@@ -266,8 +276,8 @@ def proper_nouns(word: str) -> list[str]:
     rev = index()
     for f in _forms(word.lower()):
         if f in rev:
-            common = rev.get(COMMON + f, rev[f])
-            return [w for w in rev[f] if w not in common]
+            common = rev.get(COMMON + f, rev[f])[:PER_PHRASE]
+            return [w for w in rev[f][:PER_PHRASE] if w not in common]
     return []
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 _HAN2 = re.compile(r"^[\u3400-\u9fff]{2}$")
 # A capitalized word (Luming, Qi'an, Tangzhou): letters and an apostrophe or hyphen between syllables.
@@ -81,6 +81,17 @@ class Names:
                         by_first.setdefault((word[0], b), []).append(word)
                 self._table = (whole, by_first)
             return self._table
+
+    @cached_property
+    def _used(self) -> frozenset[str]:
+        return frozenset(self._vocabulary())
+
+    def uses(self, word: str) -> bool:
+        """Whether the corpus writes the (matching-form) Chinese `word`: its characters one by one, or
+        every bigram of it, are terms of the corpus."""
+        if len(word) == 1:
+            return word in self._used
+        return all(word[i : i + 2] in self._used for i in range(len(word) - 1))
 
     def spell(self, name: str, limit: int | None = MAX_TERMS) -> list[str]:
         """Corpus words whose toneless pinyin is `name` (letters only, any case): bigrams, then

@@ -143,14 +143,18 @@ class Lexicon:
         terms = [self.glossary[" ".join(m.group(1).lower().split())] for m in pattern.finditer(text)]
         return terms, pattern.sub(" , ", text)
 
-    def english_terms(self, text: str) -> str:
+    def english_terms(self, text: str, chosen: bool = True) -> str:
         """Chinese terms for an English question, space-separated: the corpus glossary first, then
-        CC-CEDICT, then the corpus's own words its capitalized non-English words spell in pinyin."""
+        CC-CEDICT, then the corpus's own words its capitalized non-English words spell in pinyin.
+        `chosen`: CC-CEDICT's words the corpus uses first (cedict.terms' `used`: "bark" is 树皮 in a
+        text about trees), for finding passages; abstention reads them unchosen, since a choice made
+        by the corpus would make any question look covered by it."""
         from qa.indexing import cedict
 
         terms, rest = self.glossary_terms(_POSSESSIVE.sub("", text))
         names = self.names.terms(rest, cedict.known) if self.names else []
-        return " ".join([*terms, *cedict.terms(rest), *names])
+        used = (lambda w: self.names.uses(self.normalize(w))) if self.names and chosen else None  # noqa: E731
+        return " ".join([*terms, *cedict.terms(rest, used), *names])
 
     def english_names(self, text: str) -> list[tuple[list[str], list[str]]]:
         """The names an English question gives: each run of capitalized words (not the first word

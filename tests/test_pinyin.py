@@ -54,7 +54,8 @@ def test_the_names_an_english_question_gives():
     assert names("Together with whom did it sign?") == []
     # not names: a glossary phrase (the corpus's own data), a people's adjective, a Roman numeral,
     # an acronym, a word CC-CEDICT gives only common words for, a name no dictionary writes
-    assert names("Did Luming Bay's Japanese staff work in World War II for the UN?") == []
+    assert names("Did Luming Bay's Japanese staff work in Wartime for the UN?") == []
+    assert names("What happens in Act II?") == []
     assert names("What does the Stock Exchange of Washburn list?") == []
     # a run of capitalized words is one name, also spelled whole; a month is CC-CEDICT's proper noun
     assert names("Where is Lu Mingwan?") == [(["Lu", "Mingwan"], ["鲁国", "鸣湾", "鹭鸣湾"])]
@@ -71,5 +72,6 @@ def test_a_chinese_name_in_pinyin_that_spells_no_corpus_word_is_absent():
     names = Lexicon(names=Names(lambda: VOCAB)).english_names
     assert names("Where was Cai Min born?") == [(["Cai", "Min"], [])]  # no 蔡敏 in this corpus
     assert names("Where is Tangzhou?") == [(["Tangzhou"], ["棠州"])]
-    assert names("Where is Hong Kong?") == []  # CC-CEDICT knows the phrase: English, not pinyin
+    # a run CC-CEDICT knows whole is its proper noun (not a pinyin name, though hong and kong are syllables)
+    assert names("Where is Hong Kong?") == [(["Hong", "Kong"], ["香港", "港"])]
     assert names("Where is Washburn?") == []  # not pinyin: a foreign name no dictionary writes

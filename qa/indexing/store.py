@@ -93,13 +93,13 @@ class Index:
 
     def _vocabulary(self):
         """The corpus's terms in matching form: BM25's vocabulary, or (a store whose lexical side lives
-        in a server, Milvus) the bigrams of the paragraphs."""
+        in a server, Milvus) the same terms read off the paragraphs (Names.uses reads unigrams too)."""
         vocab = getattr(getattr(self.lexical, "engine", None), "vocab_dict", None)
         if vocab is not None:
             return vocab
         from qa.indexing.lexical import tokens
 
-        return {t for text in self.paragraphs.values() for t in tokens(self.lexicon.normalize(text)) if len(t) == 2}
+        return {t for text in self.paragraphs.values() for t in tokens(self.lexicon.normalize(text))}
 
     @cached_property
     def titles(self) -> dict[str, str]:

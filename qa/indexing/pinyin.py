@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from functools import cached_property, lru_cache
 
 _HAN2 = re.compile(r"^[\u3400-\u9fff]{2}$")
@@ -83,8 +83,9 @@ class Names:
             return self._table
 
     @cached_property
-    def _used(self) -> frozenset[str]:
-        return frozenset(self._vocabulary())
+    def _used(self) -> Collection[str]:
+        vocabulary = self._vocabulary()  # BM25's own dict as it is: no copy of a large corpus's terms
+        return vocabulary if isinstance(vocabulary, (dict, set, frozenset)) else frozenset(vocabulary)
 
     def uses(self, word: str) -> bool:
         """Whether the corpus writes the (matching-form) Chinese `word`: its characters one by one, or

@@ -8,7 +8,7 @@ rank them (保护 before 庇 for "protect"). Definitions that name no meaning of
 dropped: "surname X", "variant of", "see", "used in", classifiers (CL:), abbreviations.
 
 The reverse index is built once per machine (seconds) and cached as compact JSON (a few MB, the
-best PER_PHRASE words per phrase) under the cache folder (QA_CACHE_DIR, else $XDG_CACHE_HOME/qa);
+best KEPT words per phrase) under the cache folder (QA_CACHE_DIR, else $XDG_CACHE_HOME/qa);
 the first English question in a process loads it (a fraction of a second).
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 # Part of the cache file's name: change it when the way the index is built changes.
 VERSION = "en-zh reverse v6, plain words, 8 kept"
-PER_PHRASE = 2  # Chinese words given per English phrase (the best by frequency, among those a corpus uses)
+PER_PHRASE = 2  # Chinese words given per English phrase (the best by frequency)
 KEPT = 8  # Chinese words kept per English phrase in the reverse index: the senses a corpus may choose among
 MAX_WORDS = 4  # longest English phrase looked up
 MAX_CHARS = 4  # longest Chinese headword kept
@@ -110,7 +110,7 @@ def _entries():
 
 
 def build(entries=None) -> dict[str, list[str]]:
-    """English phrase -> up to PER_PHRASE Simplified headwords, most common first (`entries`: _entries()'s, read once)."""
+    """English phrase -> up to KEPT Simplified headwords, most common first (`entries`: _entries()'s, read once)."""
     freq = _frequencies()
     scored: dict[str, dict[str, float]] = {}
     common: dict[str, dict[str, float]] = {}  # the same, of the entries that are not proper nouns
@@ -220,12 +220,17 @@ def terms(text: str, used: Callable[[str], bool] | None = None) -> list[str]:
     """Chinese words for the English words and phrases of `text`, longest phrase first at each position.
     A proper noun (乔布斯 for Jobs, 湾仔 for Wan Chai) only for a phrase written capitalized, or in a
     text written all in lowercase, whose capitals say nothing: "new urban jobs" wants 工作. With
-    `used` (a corpus's test), the PER_PHRASE most common of the words the corpus uses come first:
-    "bark" in a text about trees is 树皮, not 吠; when it uses none, the most common as without it."""
+    `used` (a corpus's test): when the corpus writes none of a phrase's PER_PHRASE most common words,
+    the most common one it writes among the KEPT is added ("fine" in a rule on trees: 罚款 beside
+    优良 and 精细). Replacing the common words instead moved more rankings and abstention signals,
+    and cost false declines (docs/retrieval.md)."""
     rev = index()
 
     def pick(words, n: int = PER_PHRASE) -> list[str]:
-        return ([w for w in words if used(w)] or list(words))[:n] if used else list(words)[:n]
+        best = list(words)[:n]
+        if not used or any(used(w) for w in best):
+            return best
+        return best + [w for w in words if used(w)][:1]
 
     cased = text != text.lower()
     out: list[str] = []

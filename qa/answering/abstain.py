@@ -356,16 +356,15 @@ def quantity_pattern(query: str) -> re.Pattern | None:
     if head_word:
         noun = run = head_word
     # documents count in their own measure word (多少件作品 / 作品不超过40项): any one will do
-    unit_asked = unit
-    noun, unit = re.escape(noun), f"[{kinds.MEASURE_WORDS}{re.escape(unit)}]?"
-    ahead = rf"{number}{unit}[^。；，,\d]{{0,{UNIT_SPAN}}}{noun}"
+    noun, any_unit = re.escape(noun), f"[{kinds.MEASURE_WORDS}{re.escape(unit)}]?"
+    ahead = rf"{number}{any_unit}[^。；，,\d]{{0,{UNIT_SPAN}}}{noun}"
     behind = rf"{noun}[^。；]{{0,{NOUN_TO_COUNT}}}?{kinds.DIGITS}"
     ways = [ahead, behind]
-    if unit_asked and unit_asked != "个":  # a measure word of its own counts the thing (多少户人家 / 每300户)
-        ways.append(rf"{number}{re.escape(unit_asked)}")
+    if unit and unit != "个":  # a measure word of its own counts the thing (多少户人家 / 每300户)
+        ways.append(rf"{number}{re.escape(unit)}")
     if len(run) >= 2:  # the noun's head beside the number (床位800张 for 多少张病床)
         head = re.escape(run[-1])
-        ways += [rf"{number}{unit}[\u4e00-\u9fff]?{head}", rf"{head}[\u4e00-\u9fff]?{kinds.DIGITS}"]
+        ways += [rf"{number}{any_unit}[\u4e00-\u9fff]?{head}", rf"{head}[\u4e00-\u9fff]?{kinds.DIGITS}"]
     return re.compile("|".join(ways))
 
 
@@ -807,8 +806,8 @@ def wide_weight(model: Calibration, threshold: float | None) -> float:
     """How much the wide model decides for an index whose threshold is `threshold` (`index_threshold`):
     0 when its probe questions leave the fitted threshold (a narrow index: the 80th percentile of
     their confidences, the quantile at the fit (the 75th since 2026-12-07), .01-.09 on the report,
-    plans, regulations, a manual and news, against a fitted .13), rising linearly to 1 where they raise it as far as on the encyclopedia corpora
-    the wide model was fitted on (`full_at`, ~.25 on CMRC and DRCD). A ramp, not a switch: the
+    plans, regulations, a manual and news, against a fitted .13), rising linearly to 1 where they
+    raise it as far as on the encyclopedia corpora the wide model was fitted on (`full_at`, ~.25 on CMRC and DRCD). A ramp, not a switch: the
     statistic grows with an index's size and spread, and 27 plans, notices, news stories and a
     manual indexed together already reach .115; there the wide model alone would double the false
     declines (docs/retrieval.md)."""

@@ -72,7 +72,7 @@ class Names:
             if self._table is None:
                 whole: dict[str, list[tuple[str, str]]] = {}
                 by_first: dict[tuple[str, str], list[str]] = {}
-                for word in self._vocabulary():
+                for word in self._used:
                     if not _HAN2.match(word):
                         continue
                     pairs = [(a, b) for a in readings(word[0]) for b in readings(word[1])][:MAX_READINGS]
@@ -84,8 +84,10 @@ class Names:
 
     @cached_property
     def _used(self) -> Collection[str]:
-        vocabulary = self._vocabulary()  # BM25's own dict as it is: no copy of a large corpus's terms
-        return vocabulary if isinstance(vocabulary, (dict, set, frozenset)) else frozenset(vocabulary)
+        """The vocabulary, read once for the table and `uses` (a Milvus index reads it off every
+        paragraph); BM25's own dict as it is, no copy of a large corpus's terms."""
+        vocabulary = self._vocabulary()
+        return vocabulary if isinstance(vocabulary, (dict, set, frozenset)) else dict.fromkeys(vocabulary)
 
     def uses(self, word: str) -> bool:
         """Whether the corpus writes the (matching-form) Chinese `word`: its characters one by one, or

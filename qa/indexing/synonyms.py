@@ -162,12 +162,11 @@ class Lexicon:
         words that may write it). A word counts when CC-CEDICT writes it as a proper noun of two or
         more characters (Tokyo 东京), or when CC-CEDICT lacks it and the corpus has a word its pinyin
         spells (Zhongshan 中山); the run is also looked up whole, in CC-CEDICT (New Taipei 新北市) and as
-        one pinyin spelling (Qu Cheng). A run in
-        pinyin that spells no word of the corpus (Cai Min where no 蔡敏 is) is a name with no Chinese
-        word: a Chinese name the corpus does not have (`_pinyin_name`). Not names: a
-        word CC-CEDICT gives only common words for (Stock), an acronym (TV is 电视, MIT 麻省理工),
-        _NOT_A_NAME's, a foreign name no dictionary writes (Washburn: the text's 沃什本 cannot be
-        told), glossary phrases (the corpus's own data)."""
+        one pinyin spelling (Qu Cheng). A run in pinyin that spells no word of the corpus (Cai Min
+        where no 蔡敏 is) is a name with no Chinese word: a Chinese name the corpus does not have
+        (`_pinyin_name`). Not names: a word CC-CEDICT gives only common words for (Stock), an
+        acronym (TV is 电视, MIT 麻省理工), _NOT_A_NAME's, a foreign name no dictionary writes
+        (Washburn: the text's 沃什本 cannot be told), glossary phrases (the corpus's own data)."""
         from qa.indexing import cedict
 
         _, rest = self.glossary_terms(_POSSESSIVE.sub("", text))
@@ -192,8 +191,10 @@ class Lexicon:
                 if proper or (spelled and not cedict.known(w.lower())):
                     named.append(w)
                     chinese += proper + spelled
-            whole = cedict.proper_nouns(" ".join(run)) if len(run) > 1 else []  # New Taipei 新北市
-            whole += self.names.spell("".join(run), limit=None) if self.names and len(run) > 1 else []
+            whole = []  # the run as one name: New Taipei 新北市, Lu Mingwan 鹭鸣湾
+            if len(run) > 1:
+                whole = cedict.proper_nouns(" ".join(run))
+                whole += self.names.spell("".join(run), limit=None) if self.names else []
             if named or whole:
                 out.append((named or run, list(dict.fromkeys(chinese + whole))))
             elif self.names and self._pinyin_name(run):
